@@ -1,0 +1,63 @@
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { type Env, validateEnv } from './config/env.validation';
+import { lifelineOptionsFromEnv } from './config/lifeline-options.factory';
+import { HealthModule } from './health/health.module';
+import { type LifelineGateway, LifelineModule } from './lifeline';
+import { MetricsModule } from './metrics/metrics.module';
+
+export interface AppModuleOptions {
+  /**
+   * Variables that win over process.env; when given, no .env file is read.
+   * Tests use this to run several differently configured apps in one process.
+   */
+  env?: Record<string, string>;
+  /** A LifelineGateway subclass, e.g. one carrying extra @UseInterceptors. */
+  gateway?: Type<LifelineGateway>;
+  /** Extra modules, e.g. extensions that attach resources or listen to events. */
+  imports?: DynamicModule['imports'];
+}
+
+/** Composes config, logging, the Lifeline core, health and metrics. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    const { env } = options;
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          cache: true,
+          skipProcessEnv: true,
+          ignoreEnvFile: env !== undefined,
+          validate: (raw) => validateEnv({ ...raw, ...env }),
+        }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<Env, true>) => ({
+            pinoHttp: {
+              level: config.get('LOG_LEVEL', { infer: true }),
+              // Probes and scrapes would drown everything else.
+              autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+            },
+          }),
+        }),
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        LifelineModule.forRootAsync({
+          isGlobal: true,
+          ...(options.gateway && { gateway: options.gateway }),
+          inject: [ConfigService],
+          useFactory: lifelineOptionsFromEnv,
+        }),
+        HealthModule,
+        MetricsModule,
+        ...(options.imports ?? []),
+      ],
+    };
+  }
+}

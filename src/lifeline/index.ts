@@ -1,0 +1,12 @@
+export * from './interfaces';
+export * from './constants';
+export * from './lifeline.events';
+export { LifelineModule } from './lifeline.module';
+export { LifelineGateway } from './lifeline.gateway';
+export { LifelineWsAdapter } from './lifeline-ws.adapter';
+export { ClientRegistryService } from './client-registry.service';
+export { HeartbeatService, type HeartbeatStatus } from './heartbeat.service';
+export { LifecycleService } from './lifecycle.service';
+export { TopicsService } from './topics/topics.service';
+export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
+export { LifecycleCall } from './cleanup/lifecycle-call';

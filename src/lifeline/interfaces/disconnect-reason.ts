@@ -1,0 +1,19 @@
+/**
+ * Why a client left. One closed set shared by logs, metrics and events.
+ */
+export const DISCONNECT_REASONS = [
+  /** The peer sent a close frame. */
+  'client_close',
+  /** The TCP connection went away without a close frame (code 1006). */
+  'connection_lost',
+  /** The socket reported a protocol or I/O error. */
+  'socket_error',
+  /** A ping went unanswered past the pong deadline. */
+  'heartbeat_timeout',
+  /** The registry still held the client but its socket was no longer OPEN. */
+  'stale_socket',
+  /** The server is shutting down. */
+  'server_shutdown',
+] as const;
+
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

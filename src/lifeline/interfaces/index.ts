@@ -1,0 +1,3 @@
+export * from './client-record.interface';
+export * from './disconnect-reason';
+export * from './lifeline-options.interface';

@@ -1,0 +1,145 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import { CleanupPipeline } from './cleanup/cleanup.pipeline';
+import { ClientRegistryService } from './client-registry.service';
+import { CLOSE_GOING_AWAY, LIFELINE_OPTIONS, SHUTDOWN_CLOSE_REASON } from './constants';
+import { HeartbeatService } from './heartbeat.service';
+import type { ClientRecord } from './interfaces/client-record.interface';
+import type { DisconnectReason } from './interfaces/disconnect-reason';
+import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
+import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
+
+/** ws reports 1006 when the connection ended without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
+
+/**
+ * What happens when a socket arrives and when it goes. The gateway calls
+ * open() and close(); everything else about a client's life is here, in the
+ * registry, the heartbeat and the cleanup pipeline.
+ */
+@Injectable()
+export class LifecycleService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Lifeline');
+  private shuttingDown = false;
+
+  /** Shared listeners: the socket is `this`, so no closure per client. */
+  private readonly onSocketClose: (this: WebSocket, code: number) => void;
+  private readonly onSocketError: (this: WebSocket) => void;
+
+  constructor(
+    @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
+    private readonly registry: ClientRegistryService,
+    private readonly heartbeat: HeartbeatService,
+    private readonly cleanup: CleanupPipeline,
+    private readonly events: EventEmitter2,
+  ) {
+    const clients = registry;
+    this.onSocketClose = function (this: WebSocket, code: number) {
+      const record = clients.fromSocket(this);
+      if (record) record.closeCode = code;
+    };
+    this.onSocketError = function (this: WebSocket) {
+      const record = clients.fromSocket(this);
+      if (record) record.errored = true;
+    };
+  }
+
+  /** False once shutdown has begun: readiness reports it, upgrades should stop. */
+  get accepting(): boolean {
+    return !this.shuttingDown;
+  }
+
+  open(socket: WebSocket, request: IncomingMessage | undefined): ClientRecord | undefined {
+    if (this.shuttingDown) {
+      socket.close(CLOSE_GOING_AWAY, SHUTDOWN_CLOSE_REASON);
+      return undefined;
+    }
+    const record = this.registry.register(socket, request);
+    try {
+      // Registered before Nest's own close listener, so the code is known
+      // by the time handleDisconnect runs.
+      socket.on('close', this.onSocketClose);
+      socket.on('error', this.onSocketError);
+      this.heartbeat.track(record);
+      socket.send(
+        JSON.stringify({
+          event: 'welcome',
+          data: {
+            clientId: record.id,
+            heartbeat: {
+              intervalMs: this.options.heartbeatIntervalMs,
+              timeoutMs: this.options.heartbeatTimeoutMs,
+            },
+          },
+        }),
+      );
+      const event: ClientConnectedEvent = {
+        clientId: record.id,
+        remoteAddress: record.remoteAddress,
+        userAgent: record.userAgent,
+        connectedAt: record.connectedAt,
+      };
+      this.logger.log({ msg: 'client connected', clientId: record.id, remoteAddress: record.remoteAddress });
+      this.events.emit(LifelineEvents.connected, event);
+      return record;
+    } catch (err) {
+      this.logger.error({
+        msg: 'connection setup failed',
+        clientId: record.id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      void this.cleanup.run(record, 'socket_error');
+      return undefined;
+    }
+  }
+
+  /** The socket closed: run the cleanup (a no-op if one already ran). */
+  close(socket: WebSocket): Promise<void> {
+    const record = this.registry.fromSocket(socket);
+    if (!record) return Promise.resolve();
+    return this.cleanup.run(record, this.reasonFor(record));
+  }
+
+  /** The live client behind a socket, if it is still registered. */
+  clientOf(socket: WebSocket): ClientRecord | undefined {
+    const record = this.registry.fromSocket(socket);
+    return record && this.registry.has(record.id) ? record : undefined;
+  }
+
+  /**
+   * Runs before Nest's WsAdapter terminates every socket: close each client
+   * with 1001, let their cleanups run, terminate whoever has not answered
+   * within the grace period, and wait for every cleanup to finish.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    // No sweep may mistake a socket in its closing handshake for a stale one.
+    this.heartbeat.stop();
+    for (const record of this.registry.values()) {
+      if (record.socket.readyState === WebSocket.OPEN) {
+        record.socket.close(CLOSE_GOING_AWAY, SHUTDOWN_CLOSE_REASON);
+      }
+    }
+    const graceOver = sleep(this.options.shutdownGraceMs, 'timeout' as const, { ref: false });
+    const settled = this.waitForEmptyRegistry();
+    if ((await Promise.race([settled, graceOver])) === 'timeout') {
+      this.logger.warn({ msg: 'shutdown grace period over; terminating', clients: this.registry.size });
+      for (const record of this.registry.values()) void this.cleanup.run(record, 'server_shutdown');
+    }
+    await this.cleanup.drain();
+  }
+
+  private async waitForEmptyRegistry(): Promise<'done'> {
+    while (this.registry.size > 0) await sleep(10);
+    return 'done';
+  }
+
+  private reasonFor(record: ClientRecord): DisconnectReason {
+    if (this.shuttingDown) return 'server_shutdown';
+    if (record.errored) return 'socket_error';
+    return record.closeCode === ABNORMAL_CLOSURE ? 'connection_lost' : 'client_close';
+  }
+}

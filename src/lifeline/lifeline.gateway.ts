@@ -1,0 +1,76 @@
+import { UseInterceptors } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  SubscribeMessage,
+  WebSocketGateway,
+  type WsResponse,
+} from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
+import type { ClientRecord } from './interfaces/client-record.interface';
+import { LifecycleService } from './lifecycle.service';
+import { parseBody, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
+import { TopicsService } from './topics/topics.service';
+
+interface TopicReply {
+  topic: string;
+}
+
+/**
+ * Socket events in, services out; no state of its own. The path comes from
+ * the module options through LifelineWsAdapter, not from this decorator.
+ * The interceptors declared here also wrap every cleanup step (see
+ * LifecycleContext).
+ */
+@WebSocketGateway()
+@UseInterceptors(CleanupExceptionInterceptor)
+export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(
+    private readonly lifecycle: LifecycleService,
+    private readonly topics: TopicsService,
+  ) {}
+
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    this.lifecycle.open(socket, request);
+  }
+
+  handleDisconnect(socket: WebSocket): Promise<void> {
+    return this.lifecycle.close(socket);
+  }
+
+  @SubscribeMessage('ping')
+  ping(@MessageBody() data: unknown): WsResponse<unknown> {
+    return { event: 'pong', data };
+  }
+
+  @SubscribeMessage('subscribe')
+  subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
+    const { topic } = parseBody(topicBodySchema, body, 'subscribe');
+    this.topics.subscribe(this.client(socket, 'subscribe'), topic);
+    return { event: 'subscribed', data: { topic } };
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
+    const { topic } = parseBody(topicBodySchema, body, 'unsubscribe');
+    this.topics.unsubscribe(this.client(socket, 'unsubscribe'), topic);
+    return { event: 'unsubscribed', data: { topic } };
+  }
+
+  @SubscribeMessage('publish')
+  publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): void {
+    const { topic, data } = parseBody(publishBodySchema, body, 'publish');
+    this.client(socket, 'publish');
+    this.topics.publish(topic, data);
+  }
+
+  private client(socket: WebSocket, event: string): ClientRecord {
+    const client = this.lifecycle.clientOf(socket);
+    if (!client) throw new ProtocolError('connection is closing', event);
+    return client;
+  }
+}

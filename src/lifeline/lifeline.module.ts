@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
+import { CleanupPipeline } from './cleanup/cleanup.pipeline';
+import { LifecycleContext } from './cleanup/lifecycle-context';
+import { ClientRegistryService } from './client-registry.service';
+import { LIFELINE_OPTIONS } from './constants';
+import { HeartbeatService } from './heartbeat.service';
+import type { LifelineModuleOptions } from './interfaces/lifeline-options.interface';
+import { LifecycleService } from './lifecycle.service';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
+import { resolveLifelineOptions } from './lifeline.options';
+import { TopicsService } from './topics/topics.service';
+
+/**
+ * The reusable core. Import with forRoot/forRootAsync; the host app must also
+ * import EventEmitterModule.forRoot() and ScheduleModule.forRoot(), and use
+ * LifelineWsAdapter (see README).
+ */
+@Module({
+  providers: [
+    {
+      provide: LIFELINE_OPTIONS,
+      useFactory: (options: LifelineModuleOptions) => resolveLifelineOptions(options),
+      inject: [MODULE_OPTIONS_TOKEN],
+    },
+    ClientRegistryService,
+    HeartbeatService,
+    CleanupPipeline,
+    CleanupExceptionInterceptor,
+    LifecycleContext,
+    LifecycleService,
+    TopicsService,
+  ],
+  exports: [LIFELINE_OPTIONS, ClientRegistryService, HeartbeatService, LifecycleService, TopicsService],
+})
+export class LifelineModule extends ConfigurableModuleClass {}

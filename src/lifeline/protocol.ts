@@ -1,0 +1,68 @@
+import type { WsResponse } from '@nestjs/websockets';
+import { z } from 'zod';
+
+/** Error codes a client can receive in an `error` frame. */
+export type ErrorCode = 'bad_request' | 'internal_error';
+
+export interface ErrorFrameData {
+  code: ErrorCode;
+  message: string;
+  /** The event of the frame that caused the error, when known. */
+  event?: string;
+}
+
+/** A client sent something the protocol does not accept. The connection stays open. */
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly event?: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export function errorFrame(code: ErrorCode, message: string, event?: string): WsResponse<ErrorFrameData> {
+  return { event: 'error', data: event === undefined ? { code, message } : { code, message, event } };
+}
+
+/** Nest's `{ event, data }` frame. */
+export const frameSchema = z.object({ event: z.string().min(1).max(64), data: z.unknown() });
+export type Frame = z.infer<typeof frameSchema>;
+
+const topic = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s]+$/, 'must not contain white space');
+
+export const topicBodySchema = z.object({ topic });
+export const publishBodySchema = z.object({ topic, data: z.unknown() });
+
+/** Parses a text frame into `{ event, data }` or throws a ProtocolError saying why. */
+export function parseFrame(raw: string): Frame {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ProtocolError('malformed JSON');
+  }
+  const result = frameSchema.safeParse(value);
+  if (!result.success) {
+    throw new ProtocolError(`expected {"event": string, "data": any}: ${describeIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Validates a message body against a schema or throws a ProtocolError naming the field. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown, event: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new ProtocolError(`invalid data: ${describeIssues(result.error)}`, event);
+  return result.data;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'frame'}: ${issue.message}`)
+    .join('; ');
+}

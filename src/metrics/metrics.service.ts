@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  type CleanupFailedEvent,
+  type ClientDisconnectedEvent,
+  ClientRegistryService,
+  DISCONNECT_REASONS,
+  LifelineEvents,
+  type PongEvent,
+  type SweepEvent,
+} from '../lifeline';
+
+const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
+
+/**
+ * Prometheus metrics. Counters follow lifecycle events; the client gauge is
+ * read from the registry at scrape time. A registry of its own (not
+ * prom-client's global one), so several apps can live in one process.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  private readonly connections = new Counter({
+    name: 'lifeline_connections_total',
+    help: 'WebSocket clients accepted since start.',
+    registers: [this.registry],
+  });
+  private readonly disconnections = new Counter({
+    name: 'lifeline_disconnections_total',
+    help: 'Clients removed since start, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly sweeps = new Counter({
+    name: 'lifeline_heartbeat_sweeps_total',
+    help: 'Completed heartbeat sweeps.',
+    registers: [this.registry],
+  });
+  private readonly sweepDuration = new Histogram({
+    name: 'lifeline_heartbeat_sweep_duration_seconds',
+    help: 'Wall time of a heartbeat sweep, including its yields to the event loop.',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly longestSlice = new Gauge({
+    name: 'lifeline_heartbeat_longest_slice_seconds',
+    help: 'Longest stretch of the last sweep without yielding to the event loop.',
+    registers: [this.registry],
+  });
+  private readonly rtt = new Histogram({
+    name: 'lifeline_heartbeat_rtt_seconds',
+    help: 'Protocol ping round-trip time.',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly reaps = new Counter({
+    name: 'lifeline_heartbeat_reaps_total',
+    help: 'Clients removed by the heartbeat, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly pingsToClosed = new Counter({
+    name: 'lifeline_pings_to_closed_total',
+    help: 'Pings the socket library could not send because the socket was not open. Must stay 0.',
+    registers: [this.registry],
+  });
+  private readonly cleanupFailures = new Counter({
+    name: 'lifeline_cleanup_failures_total',
+    help: 'Cleanup steps that threw, rejected or timed out, by step.',
+    labelNames: ['step'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(clients: ClientRegistryService) {
+    new Gauge({
+      name: 'lifeline_clients_connected',
+      help: 'Clients in the registry now.',
+      registers: [this.registry],
+      collect() {
+        this.set(clients.size);
+      },
+    });
+    // Zero series exist from the start, so rate() and alerts see them.
+    for (const reason of DISCONNECT_REASONS) {
+      this.disconnections.inc({ reason }, 0);
+      if (reason === 'heartbeat_timeout' || reason === 'stale_socket') this.reaps.inc({ reason }, 0);
+    }
+    for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  @OnEvent(LifelineEvents.connected)
+  onConnected(): void {
+    this.connections.inc();
+  }
+
+  @OnEvent(LifelineEvents.disconnected)
+  onDisconnected(event: ClientDisconnectedEvent): void {
+    this.disconnections.inc({ reason: event.reason });
+  }
+
+  @OnEvent(LifelineEvents.reaped)
+  onReaped(event: { reason: string }): void {
+    this.reaps.inc({ reason: event.reason });
+  }
+
+  @OnEvent(LifelineEvents.swept)
+  onSwept(event: SweepEvent): void {
+    this.sweeps.inc();
+    this.sweepDuration.observe(event.durationMs / 1000);
+    this.longestSlice.set(event.longestSliceMs / 1000);
+  }
+
+  @OnEvent(LifelineEvents.pong)
+  onPong(event: PongEvent): void {
+    this.rtt.observe(event.rttMs / 1000);
+  }
+
+  @OnEvent(LifelineEvents.pingToClosed)
+  onPingToClosed(): void {
+    this.pingsToClosed.inc();
+  }
+
+  @OnEvent(LifelineEvents.cleanupFailed)
+  onCleanupFailed(event: CleanupFailedEvent): void {
+    this.cleanupFailures.inc({ step: event.step });
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
