@@ -5,7 +5,7 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
   z
     .string()
     .default(String(fallback))
-    .refine((v) => /^\d+$/.test(v), { message: `must be a whole number from ${min} to ${max}` })
+    .refine((v) => /^\d+$/.test(v), { message: `must be a whole number from ${min} to ${max}`, abort: true })
     .transform(Number)
     .refine((v) => v >= min && v <= max, { message: `must be a whole number from ${min} to ${max}` });
 
@@ -27,7 +27,9 @@ export const envSchema = z
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((env, ctx) => {
-    if (env.HEARTBEAT_TIMEOUT_MS >= env.HEARTBEAT_INTERVAL_MS) {
+    // Compare only two valid numbers; a bad one is already reported on its own.
+    const { HEARTBEAT_INTERVAL_MS: interval, HEARTBEAT_TIMEOUT_MS: timeout } = env;
+    if (Number.isInteger(interval) && Number.isInteger(timeout) && timeout >= interval) {
       ctx.addIssue({
         code: 'custom',
         path: ['HEARTBEAT_TIMEOUT_MS'],

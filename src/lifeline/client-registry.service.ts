@@ -21,7 +21,11 @@ export class ClientRegistryService {
 
   register(socket: WebSocket, request?: IncomingMessage): ClientRecord {
     const existing = this.fromSocket(socket);
-    if (existing) return existing;
+    if (existing) {
+      if (this.clients.has(existing.id)) return existing;
+      // A socket's client lives once; a cleaned-up socket never comes back.
+      throw new Error(`socket of client ${existing.id} was already unregistered`);
+    }
     const userAgent = request?.headers['user-agent'];
     const record: ClientRecord = {
       id: randomUUID(),

@@ -4,18 +4,16 @@ import type { LifelineModuleOptions, ResolvedLifelineOptions } from './interface
 /** Applies defaults and checks the rules; throws naming the option and the rule. */
 export function resolveLifelineOptions(options: LifelineModuleOptions): ResolvedLifelineOptions {
   const resolved: ResolvedLifelineOptions = { ...DEFAULT_OPTIONS, ...stripUndefined(options) };
-  const positive = [
-    'heartbeatIntervalMs',
-    'heartbeatTimeoutMs',
-    'cleanupStepTimeoutMs',
-    'shutdownGraceMs',
-    'sweepSliceMs',
-  ] as const;
+  const positive = ['heartbeatIntervalMs', 'heartbeatTimeoutMs', 'cleanupStepTimeoutMs', 'sweepSliceMs'] as const;
   for (const key of positive) {
     const value = resolved[key];
     if (!Number.isFinite(value) || value <= 0) {
       throw new Error(`LifelineModule: ${key} must be a positive number (got ${String(value)})`);
     }
+  }
+  // 0 is allowed: terminate at once on shutdown.
+  if (!Number.isFinite(resolved.shutdownGraceMs) || resolved.shutdownGraceMs < 0) {
+    throw new Error(`LifelineModule: shutdownGraceMs must be zero or more (got ${String(resolved.shutdownGraceMs)})`);
   }
   if (resolved.heartbeatTimeoutMs >= resolved.heartbeatIntervalMs) {
     throw new Error(

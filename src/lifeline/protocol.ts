@@ -27,7 +27,8 @@ export function errorFrame(code: ErrorCode, message: string, event?: string): Ws
 }
 
 /** Nest's `{ event, data }` frame. */
-export const frameSchema = z.object({ event: z.string().min(1).max(64), data: z.unknown() });
+// `data` may be absent: `{"event":"ping"}` is a ping with no payload.
+export const frameSchema = z.object({ event: z.string().min(1).max(64), data: z.unknown().optional() });
 export type Frame = z.infer<typeof frameSchema>;
 
 const topic = z
@@ -37,7 +38,7 @@ const topic = z
   .regex(/^[^\s]+$/, 'must not contain white space');
 
 export const topicBodySchema = z.object({ topic });
-export const publishBodySchema = z.object({ topic, data: z.unknown() });
+export const publishBodySchema = z.object({ topic, data: z.unknown().optional() });
 
 /** Parses a text frame into `{ event, data }` or throws a ProtocolError saying why. */
 export function parseFrame(raw: string): Frame {

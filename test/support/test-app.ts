@@ -1,4 +1,6 @@
 import type { INestApplication, Type } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClientOptions } from 'ws';
 import type { AppModuleOptions } from '../../src/app.module';
@@ -39,6 +41,8 @@ export interface TestApp {
   get(path: string): Promise<{ status: number; body: unknown; text: string }>;
   /** Reads one sample from /metrics, e.g. metric('lifeline_disconnections_total', { reason: 'client_close' }). */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Names of the timers the app holds in @nestjs/schedule's registry. */
+  heartbeatTimers(): { intervals: string[]; timeouts: string[] };
   close(): Promise<void>;
 }
 
@@ -57,7 +61,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     imports: options.imports,
     logger: logs,
   });
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}${options.env?.WS_PATH ?? TEST_ENV.WS_PATH}`;
   const clients: TestClient[] = [];
@@ -98,6 +102,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       const line = text.split('\n').find((l) => l.startsWith(prefix));
       if (!line) throw new Error(`metric ${prefix.trim()} not found`);
       return Number(line.slice(prefix.length));
+    },
+    heartbeatTimers() {
+      const scheduler = app.get(SchedulerRegistry);
+      return { intervals: scheduler.getIntervals(), timeouts: scheduler.getTimeouts() };
     },
     async close() {
       for (const client of clients) client.socket.terminate();

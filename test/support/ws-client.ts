@@ -79,8 +79,9 @@ export class TestClient {
     (this.socket as unknown as { _socket: { destroy(): void } })._socket.destroy();
   }
 
+  /** Text frames arrive as one Buffer (ws' default binaryType). */
   private receive(raw: RawData): void {
-    const frame = JSON.parse(String(raw)) as Frame;
+    const frame = JSON.parse((raw as Buffer).toString('utf8')) as Frame;
     const waiter = this.waiters.findIndex((w) => w.match(frame));
     if (waiter >= 0) {
       this.waiters.splice(waiter, 1)[0].resolve(frame);

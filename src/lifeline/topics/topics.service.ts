@@ -18,6 +18,7 @@ export class TopicsService {
 
   /** Idempotent. Returns false if the client is no longer live. */
   subscribe(client: ClientRecord, topic: string): boolean {
+    if (!this.registry.has(client.id)) return false;
     if (this.subscribers.get(topic)?.has(client)) return true;
     if (!this.registry.attach(client.id, resourceName(topic), () => this.remove(topic, client))) {
       return false;

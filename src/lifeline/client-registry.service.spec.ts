@@ -1,0 +1,290 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ClientOptions, type WebSocket, WebSocketServer } from 'ws';
+import { TestClient } from '../../test/support/ws-client';
+import { ClientRegistryService } from './client-registry.service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+interface Connection {
+  /** The server-side socket, as the gateway would get it. */
+  socket: WebSocket;
+  request: IncomingMessage;
+  /** The real client on the other end. */
+  client: TestClient;
+}
+
+/** A ws server on loopback, port 0, handing out the server side of real connections. */
+class Loopback {
+  private readonly clients: TestClient[] = [];
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<Loopback> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    const { port } = wss.address() as AddressInfo;
+    return new Loopback(wss, `ws://127.0.0.1:${port}`);
+  }
+
+  /** Connects one client and returns both ends. Call one at a time. */
+  async connect(options: ClientOptions = {}): Promise<Connection> {
+    const accepted = new Promise<[WebSocket, IncomingMessage]>((resolve) =>
+      this.wss.once('connection', (socket, request) => resolve([socket, request])),
+    );
+    const client = await TestClient.connect(this.url, options);
+    this.clients.push(client);
+    const [socket, request] = await accepted;
+    socket.on('error', () => undefined);
+    return { socket, request, client };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.wss.clients) socket.terminate();
+    for (const client of this.clients) client.socket.terminate();
+    await Promise.all(this.clients.map((c) => c.closed));
+    await new Promise<void>((resolve, reject) => this.wss.close((err) => (err ? reject(err) : resolve())));
+  }
+}
+
+/** Lets queued microtasks and one macrotask turn run. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('ClientRegistryService (real sockets)', () => {
+  let loop: Loopback;
+  let registry: ClientRegistryService;
+
+  beforeEach(async () => {
+    loop = await Loopback.start();
+    registry = new ClientRegistryService();
+  });
+
+  afterEach(() => loop.close());
+
+  describe('register', () => {
+    it('gives a fresh UUID and takes remote address and user agent from the request', async () => {
+      const { socket, request } = await loop.connect({ headers: { 'user-agent': 'lifeline-spec/1.0' } });
+      const before = Date.now();
+      const record = registry.register(socket, request);
+      const after = Date.now();
+
+      expect(record.id).toMatch(UUID);
+      expect(record.socket).toBe(socket);
+      expect(record.remoteAddress).toBe('127.0.0.1');
+      expect(record.userAgent).toBe('lifeline-spec/1.0');
+      expect(record.connectedAt).toBeGreaterThanOrEqual(before);
+      expect(record.connectedAt).toBeLessThanOrEqual(after);
+      expect(record).toMatchObject({
+        lastPongAt: undefined,
+        rttMs: undefined,
+        pingSentAt: undefined,
+        closeCode: undefined,
+        errored: false,
+        resources: undefined,
+      });
+      expect(registry.get(record.id)).toBe(record);
+      expect(registry.has(record.id)).toBe(true);
+      expect(registry.size).toBe(1);
+    });
+
+    it('leaves remote address and user agent undefined without a request', async () => {
+      const { socket } = await loop.connect();
+      const record = registry.register(socket);
+      expect(record.remoteAddress).toBeUndefined();
+      expect(record.userAgent).toBeUndefined();
+      expect(registry.has(record.id)).toBe(true);
+    });
+
+    it('gives every socket its own id', async () => {
+      const a = await loop.connect();
+      const b = await loop.connect();
+      const first = registry.register(a.socket, a.request);
+      const second = registry.register(b.socket, b.request);
+      expect(second.id).not.toBe(first.id);
+      expect(registry.size).toBe(2);
+    });
+
+    it('returns the same record when the same socket is registered twice', async () => {
+      const { socket, request } = await loop.connect();
+      const first = registry.register(socket, request);
+      const second = registry.register(socket, request);
+      expect(second).toBe(first);
+      expect(registry.size).toBe(1);
+    });
+  });
+
+  describe('unregister', () => {
+    it('removes the client and returns its record the first time only', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+
+      expect(registry.unregister(record.id)).toBe(record);
+      expect(registry.has(record.id)).toBe(false);
+      expect(registry.get(record.id)).toBeUndefined();
+      expect(registry.size).toBe(0);
+
+      expect(registry.unregister(record.id)).toBeUndefined();
+      expect(registry.size).toBe(0);
+    });
+
+    it('returns undefined for an id it never knew', () => {
+      expect(registry.unregister('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    });
+
+    it('still finds the record from its socket after unregister', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      registry.unregister(record.id);
+      expect(registry.fromSocket(socket)).toBe(record);
+    });
+
+    it('finds nothing for a socket that was never registered', async () => {
+      const { socket } = await loop.connect();
+      expect(registry.fromSocket(socket)).toBeUndefined();
+    });
+  });
+
+  describe('size and values are live views', () => {
+    it('size follows register and unregister', async () => {
+      const a = await loop.connect();
+      const b = await loop.connect();
+      expect(registry.size).toBe(0);
+      const first = registry.register(a.socket, a.request);
+      expect(registry.size).toBe(1);
+      registry.register(b.socket, b.request);
+      expect(registry.size).toBe(2);
+      registry.unregister(first.id);
+      expect(registry.size).toBe(1);
+    });
+
+    it('values() skips entries unregistered during the iteration (no copy)', async () => {
+      const records = [];
+      for (let i = 0; i < 3; i++) {
+        const { socket, request } = await loop.connect();
+        records.push(registry.register(socket, request));
+      }
+      const [first, second, third] = records;
+
+      const visited: string[] = [];
+      for (const record of registry.values()) {
+        visited.push(record.id);
+        if (record === first) registry.unregister(second.id);
+      }
+      expect(visited).toEqual([first.id, third.id]);
+    });
+
+    it('values() sees a client registered after the iterator was created', async () => {
+      const a = await loop.connect();
+      const b = await loop.connect();
+      const first = registry.register(a.socket, a.request);
+      const iterator = registry.values();
+      const second = registry.register(b.socket, b.request);
+      expect([...iterator]).toEqual([first, second]);
+    });
+  });
+
+  describe('resources', () => {
+    it('attach, detach and takeResources: newest first, detached ones left out', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      const noop = () => undefined;
+
+      expect(registry.attach(record.id, 'a', noop)).toBe(true);
+      expect(registry.attach(record.id, 'b', noop)).toBe(true);
+      expect(registry.attach(record.id, 'c', noop)).toBe(true);
+      expect(registry.attach(record.id, 'd', noop)).toBe(true);
+
+      expect(registry.detach(record.id, 'b')).toBe(true);
+      expect(registry.detach(record.id, 'b')).toBe(false);
+      expect(registry.detach(record.id, 'unknown')).toBe(false);
+
+      expect(registry.takeResources(record).map((r) => r.name)).toEqual(['d', 'c', 'a']);
+      expect(record.resources).toBeUndefined();
+      expect(registry.takeResources(record)).toEqual([]);
+    });
+
+    it('hands over the very disposers that were attached', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      const dispose = jest.fn();
+      registry.attach(record.id, 'only', dispose);
+      const [resource] = registry.takeResources(record);
+      expect(resource.dispose).toBe(dispose);
+      expect(dispose).not.toHaveBeenCalled();
+    });
+
+    it('detach does not run the disposer, and fails for an unknown client', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      const dispose = jest.fn();
+      registry.attach(record.id, 'r', dispose);
+      registry.detach(record.id, 'r');
+      await tick();
+      expect(dispose).not.toHaveBeenCalled();
+      expect(registry.detach('no-such-client', 'r')).toBe(false);
+    });
+
+    it('attach to an unknown client runs the disposer at once and returns false', async () => {
+      const dispose = jest.fn();
+      expect(registry.attach('no-such-client', 'r', dispose)).toBe(false);
+      await tick();
+      expect(dispose).toHaveBeenCalledTimes(1);
+    });
+
+    it('attach to an unregistered client runs the disposer and keeps nothing', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      registry.unregister(record.id);
+      const dispose = jest.fn();
+      expect(registry.attach(record.id, 'late', dispose)).toBe(false);
+      await tick();
+      expect(dispose).toHaveBeenCalledTimes(1);
+      expect(record.resources).toBeUndefined();
+    });
+
+    it('contains a disposer that throws or rejects when the client is unknown', async () => {
+      // A leaked rejection would fail this test: jest reports unhandled rejections.
+      const throwing = jest.fn(() => {
+        throw new Error('sync failure');
+      });
+      const rejecting = jest.fn(() => Promise.reject(new Error('async failure')));
+      expect(registry.attach('gone', 'x', throwing)).toBe(false);
+      expect(registry.attach('gone', 'y', rejecting)).toBe(false);
+      await tick();
+      await tick();
+      expect(throwing).toHaveBeenCalledTimes(1);
+      expect(rejecting).toHaveBeenCalledTimes(1);
+    });
+
+    it('refuses to attach the same name twice to one client', async () => {
+      const { socket, request } = await loop.connect();
+      const record = registry.register(socket, request);
+      const original = jest.fn();
+      const duplicate = jest.fn();
+      registry.attach(record.id, 'topic:news', original);
+      expect(() => registry.attach(record.id, 'topic:news', duplicate)).toThrow(
+        `resource "topic:news" is already attached to client ${record.id}`,
+      );
+      const taken = registry.takeResources(record);
+      expect(taken).toHaveLength(1);
+      expect(taken[0].dispose).toBe(original);
+      await tick();
+      expect(duplicate).not.toHaveBeenCalled();
+    });
+
+    it('allows the same name on different clients', async () => {
+      const a = await loop.connect();
+      const b = await loop.connect();
+      const first = registry.register(a.socket, a.request);
+      const second = registry.register(b.socket, b.request);
+      expect(registry.attach(first.id, 'topic:news', () => undefined)).toBe(true);
+      expect(registry.attach(second.id, 'topic:news', () => undefined)).toBe(true);
+    });
+  });
+});

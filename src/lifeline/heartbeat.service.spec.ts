@@ -1,0 +1,355 @@
+import type { INestApplication } from '@nestjs/common';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ClientOptions, WebSocket, WebSocketServer } from 'ws';
+import { CaptureLogger } from '../../test/support/capture-logger';
+import { waitFor } from '../../test/support/wait';
+import { TestClient } from '../../test/support/ws-client';
+import { CleanupPipeline } from './cleanup/cleanup.pipeline';
+import { ClientRegistryService } from './client-registry.service';
+import { HEARTBEAT_DEADLINE_NAME } from './constants';
+import { HeartbeatService } from './heartbeat.service';
+import type { ClientRecord } from './interfaces/client-record.interface';
+import {
+  type ClientDisconnectedEvent,
+  type ClientReapedEvent,
+  LifelineEvents,
+  type PongEvent,
+} from './lifeline.events';
+import { LifelineWsAdapter } from './lifeline-ws.adapter';
+import { LifelineModule } from './lifeline.module';
+
+const INTERVAL_MS = 1000;
+const TIMEOUT_MS = 100;
+
+interface Connection {
+  /** The server-side socket, as the gateway would get it. */
+  socket: WebSocket;
+  request: IncomingMessage;
+  /** The real client on the other end. */
+  client: TestClient;
+}
+
+/** A ws server on loopback, port 0, handing out the server side of real connections. */
+class Loopback {
+  private readonly clients: TestClient[] = [];
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<Loopback> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    const { port } = wss.address() as AddressInfo;
+    return new Loopback(wss, `ws://127.0.0.1:${port}`);
+  }
+
+  /** Connects one client and returns both ends. Call one at a time. */
+  async connect(options: ClientOptions = {}): Promise<Connection> {
+    const accepted = new Promise<[WebSocket, IncomingMessage]>((resolve) =>
+      this.wss.once('connection', (socket, request) => resolve([socket, request])),
+    );
+    const client = await TestClient.connect(this.url, options);
+    this.clients.push(client);
+    const [socket, request] = await accepted;
+    socket.on('error', () => undefined);
+    return { socket, request, client };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.wss.clients) socket.terminate();
+    for (const client of this.clients) client.socket.terminate();
+    await Promise.all(this.clients.map((c) => c.closed));
+    await new Promise<void>((resolve, reject) => this.wss.close((err) => (err ? reject(err) : resolve())));
+  }
+}
+
+/** Collects every payload emitted under an event name. */
+function collect<T>(events: EventEmitter2, name: string): T[] {
+  const seen: T[] = [];
+  events.on(name, (payload: T) => seen.push(payload));
+  return seen;
+}
+
+describe('HeartbeatService (Nest testing module, real sockets)', () => {
+  let app: INestApplication;
+  let loop: Loopback;
+  let logs: CaptureLogger;
+  let registry: ClientRegistryService;
+  let heartbeat: HeartbeatService;
+  let pipeline: CleanupPipeline;
+  let scheduler: SchedulerRegistry;
+  let events: EventEmitter2;
+  let reaped: ClientReapedEvent[];
+  let disconnected: ClientDisconnectedEvent[];
+
+  /** Connects a real client and registers + tracks its server side, as LifecycleService.open does. */
+  const join = async (options: ClientOptions = {}): Promise<Connection & { record: ClientRecord }> => {
+    const connection = await loop.connect(options);
+    const record = registry.register(connection.socket, connection.request);
+    heartbeat.track(record);
+    return { ...connection, record };
+  };
+
+  /** Removes the deadline pass a sweep schedules, so the test decides when it runs. */
+  const cancelScheduledDeadlinePass = () => {
+    expect(scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)).toBe(true);
+    scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
+  };
+
+  beforeEach(async () => {
+    logs = new CaptureLogger();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        LifelineModule.forRoot({
+          heartbeatIntervalMs: INTERVAL_MS,
+          heartbeatTimeoutMs: TIMEOUT_MS,
+          cleanupStepTimeoutMs: 200,
+        }),
+      ],
+    })
+      .setLogger(logs)
+      .compile();
+    app = moduleRef.createNestApplication({ logger: logs });
+    // The gateway needs a ws adapter (Nest's default is socket.io, not installed).
+    app.useWebSocketAdapter(new LifelineWsAdapter(app));
+    await app.init();
+
+    registry = app.get(ClientRegistryService);
+    heartbeat = app.get(HeartbeatService);
+    pipeline = app.get(CleanupPipeline);
+    scheduler = app.get(SchedulerRegistry);
+    events = app.get(EventEmitter2);
+    reaped = collect<ClientReapedEvent>(events, LifelineEvents.reaped);
+    disconnected = collect<ClientDisconnectedEvent>(events, LifelineEvents.disconnected);
+    loop = await Loopback.start();
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    // Clean up whoever is left, so shutdown does not wait out its grace period.
+    for (const record of registry.values()) void pipeline.run(record, 'server_shutdown');
+    await pipeline.drain();
+    await app.close();
+    await loop.close();
+  });
+
+  it('starts its interval on bootstrap and has swept nothing yet', () => {
+    expect(scheduler.getIntervals()).toContain('lifeline:heartbeat');
+    expect(heartbeat.stats).toEqual({ sweeps: 0, skippedTicks: 0, pings: 0, reaped: 0, pingsToClosed: 0, failures: 0 });
+    expect(heartbeat.status().lastSweepAt).toBeUndefined();
+  });
+
+  it('pings an OPEN socket; the pong records rttMs and lastPongAt and clears pingSentAt', async () => {
+    const { record, client } = await join();
+    const pongs = collect<PongEvent>(events, LifelineEvents.pong);
+
+    const before = Date.now();
+    const swept = await heartbeat.sweep();
+    expect(swept).toMatchObject({ clients: 1, pinged: 1, reaped: 0, failures: 0 });
+    expect(record.pingSentAt).toEqual(expect.any(Number));
+    expect(record.rttMs).toBeUndefined();
+    expect(record.lastPongAt).toBeUndefined();
+
+    await waitFor(() => record.pingSentAt === undefined, 'pong recorded', 2000);
+    expect(client.pings).toBe(1);
+    expect(record.rttMs).toEqual(expect.any(Number));
+    expect(record.rttMs).toBeGreaterThanOrEqual(0);
+    expect(record.rttMs).toBeLessThan(TIMEOUT_MS * 10);
+    expect(record.lastPongAt).toBeGreaterThanOrEqual(before);
+    expect(record.lastPongAt).toBeLessThanOrEqual(Date.now());
+    expect(pongs).toEqual([{ clientId: record.id, rttMs: record.rttMs }]);
+    expect(heartbeat.stats).toMatchObject({ sweeps: 1, pings: 1, reaped: 0, pingsToClosed: 0, failures: 0 });
+
+    // Answered in time: the deadline pass keeps the client.
+    await heartbeat.checkDeadlines();
+    expect(registry.has(record.id)).toBe(true);
+    expect(reaped).toEqual([]);
+  });
+
+  it('reaps a client that does not answer (autoPong: false) as heartbeat_timeout once the timeout has passed', async () => {
+    const silent = await join({ autoPong: false });
+    const responsive = await join();
+
+    expect(await heartbeat.sweep()).toMatchObject({ pinged: 2 });
+    cancelScheduledDeadlinePass();
+    await waitFor(() => silent.client.pings === 1, 'silent client got its ping', 2000);
+    await waitFor(() => responsive.record.pingSentAt === undefined, 'responsive client answered', 2000);
+
+    // Not due yet: nothing is reaped.
+    await heartbeat.checkDeadlines();
+    expect(registry.has(silent.record.id)).toBe(true);
+    expect(reaped).toEqual([]);
+
+    await sleep(TIMEOUT_MS + 20);
+    await heartbeat.checkDeadlines();
+
+    expect(reaped).toHaveLength(1);
+    expect(reaped[0]).toMatchObject({ clientId: silent.record.id, reason: 'heartbeat_timeout' });
+    expect(reaped[0].waitedMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    expect(registry.has(silent.record.id)).toBe(false);
+    expect(registry.has(responsive.record.id)).toBe(true);
+    expect(heartbeat.stats.reaped).toBe(1);
+
+    await pipeline.drain();
+    expect(disconnected).toEqual([
+      expect.objectContaining({ clientId: silent.record.id, reason: 'heartbeat_timeout' }),
+    ]);
+    // The pipeline terminated the socket: the client sees an abnormal close.
+    expect(await silent.client.closed).toBe(1006);
+    expect(silent.client.pings).toBe(1);
+  });
+
+  it('the deadline pass scheduled by a sweep reaps the silent client on its own', async () => {
+    const silent = await join({ autoPong: false });
+    await heartbeat.sweep();
+    expect(scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)).toBe(true);
+    await waitFor(() => reaped.length === 1, 'scheduled deadline pass reaped the client', 2000);
+    expect(reaped[0]).toMatchObject({ clientId: silent.record.id, reason: 'heartbeat_timeout' });
+  });
+
+  it('never pings a CLOSING or CLOSED socket; it is cleaned up as stale_socket', async () => {
+    const control = await join();
+    const closed = await join();
+    const closing = await join();
+    const pingClosed = jest.spyOn(closed.socket, 'ping');
+    const pingClosing = jest.spyOn(closing.socket, 'ping');
+
+    closed.socket.close(1000);
+    await new Promise<void>((resolve) => closed.socket.once('close', () => resolve()));
+    expect(closed.socket.readyState).toBe(WebSocket.CLOSED);
+    closing.socket.close(1000);
+    expect(closing.socket.readyState).toBe(WebSocket.CLOSING);
+
+    const swept = await heartbeat.sweep();
+    expect(swept).toMatchObject({ clients: 3, pinged: 1, reaped: 2, failures: 0 });
+    expect(pingClosed).not.toHaveBeenCalled();
+    expect(pingClosing).not.toHaveBeenCalled();
+
+    // The control proves pings do arrive; give the others the same chance.
+    await waitFor(() => control.client.pings === 1, 'control client pinged', 2000);
+    await sleep(30);
+    expect(closed.client.pings).toBe(0);
+    expect(closing.client.pings).toBe(0);
+    expect(heartbeat.stats.pingsToClosed).toBe(0);
+
+    expect(reaped).toEqual(
+      expect.arrayContaining([
+        { clientId: closed.record.id, reason: 'stale_socket', waitedMs: undefined },
+        { clientId: closing.record.id, reason: 'stale_socket', waitedMs: undefined },
+      ]),
+    );
+    expect(reaped).toHaveLength(2);
+    await pipeline.drain();
+    expect(disconnected.map((e) => [e.clientId, e.reason]).sort()).toEqual(
+      [
+        [closed.record.id, 'stale_socket'],
+        [closing.record.id, 'stale_socket'],
+      ].sort(),
+    );
+    expect(registry.has(control.record.id)).toBe(true);
+    expect(registry.size).toBe(1);
+  });
+
+  it('keeps sweeping when ping() throws for one client, and counts one failure', async () => {
+    const broken = await join();
+    const second = await join();
+    const third = await join();
+    const failingPing = jest.spyOn(broken.socket, 'ping').mockImplementation(() => {
+      throw new Error('ping exploded');
+    });
+
+    const swept = await heartbeat.sweep();
+
+    expect(failingPing).toHaveBeenCalledTimes(1);
+    expect(swept).toMatchObject({ clients: 3, pinged: 2, failures: 1 });
+    expect(heartbeat.stats.failures).toBe(1);
+    expect(heartbeat.stats.pings).toBe(2);
+    await waitFor(() => second.client.pings === 1 && third.client.pings === 1, 'the others were pinged', 2000);
+    expect(broken.client.pings).toBe(0);
+
+    expect(logs.entries('heartbeat failed for client')).toEqual([
+      expect.objectContaining({ clientId: broken.record.id, error: 'ping exploded' }),
+    ]);
+    expect(registry.has(broken.record.id)).toBe(false);
+    await pipeline.drain();
+    expect(disconnected).toEqual([expect.objectContaining({ clientId: broken.record.id, reason: 'socket_error' })]);
+    expect(registry.has(second.record.id)).toBe(true);
+    expect(registry.has(third.record.id)).toBe(true);
+  });
+
+  it('does not overlap two concurrent sweeps: the second returns undefined and counts a skipped tick', async () => {
+    const { client } = await join();
+    const first = heartbeat.sweep();
+    const second = heartbeat.sweep();
+
+    expect(await second).toBeUndefined();
+    expect(await first).toMatchObject({ clients: 1, pinged: 1 });
+    expect(heartbeat.stats.skippedTicks).toBe(1);
+    expect(heartbeat.stats.sweeps).toBe(1);
+    expect(heartbeat.stats.pings).toBe(1);
+    await waitFor(() => client.pings === 1, 'one ping delivered', 2000);
+
+    // Once the first is done, the next sweep runs again.
+    expect(await heartbeat.sweep()).toBeDefined();
+    expect(heartbeat.stats.sweeps).toBe(2);
+    expect(heartbeat.stats.skippedTicks).toBe(1);
+  });
+
+  it('status() turns unhealthy when the last sweep is older than 2 x interval + timeout', async () => {
+    const limit = 2 * INTERVAL_MS + TIMEOUT_MS;
+    await heartbeat.sweep();
+    const { lastSweepAt } = heartbeat.status();
+    if (lastSweepAt === undefined) throw new Error('a completed sweep must set lastSweepAt');
+
+    expect(heartbeat.status(lastSweepAt + limit)).toEqual({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      lastSweepAt,
+      healthy: true,
+      sinceLastSweepMs: limit,
+    });
+    expect(heartbeat.status(lastSweepAt + limit + 1)).toMatchObject({ healthy: false, sinceLastSweepMs: limit + 1 });
+  });
+
+  it('status() measures from start-up before the first sweep', () => {
+    const now = Date.now();
+    expect(heartbeat.status(now)).toMatchObject({ lastSweepAt: undefined, healthy: true });
+    expect(heartbeat.status(now + 2 * INTERVAL_MS + TIMEOUT_MS + 1000).healthy).toBe(false);
+  });
+
+  it('counts a ping ws could not send (pingsToClosed) and emits the event', async () => {
+    const { socket } = await join();
+    const pingToClosed = collect<{ error: string }>(events, LifelineEvents.pingToClosed);
+    socket.close(1000);
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(socket.readyState).toBe(WebSocket.CLOSED);
+
+    socket.ping(undefined, undefined, heartbeat['onPingWritten']);
+    await waitFor(() => heartbeat.stats.pingsToClosed === 1, 'pingsToClosed incremented', 2000);
+    expect(pingToClosed.map((e) => e.error)).toEqual([expect.stringContaining('WebSocket is not open')]);
+  });
+
+  it('stop() makes sweep() a counted no-op', async () => {
+    const { client } = await join();
+    heartbeat.stop();
+    expect(await heartbeat.sweep()).toBeUndefined();
+    expect(heartbeat.stats.skippedTicks).toBe(1);
+    expect(heartbeat.stats.pings).toBe(0);
+    await sleep(30);
+    expect(client.pings).toBe(0);
+    heartbeat.start();
+    expect(await heartbeat.sweep()).toMatchObject({ pinged: 1 });
+  });
+});

@@ -1,0 +1,74 @@
+import { DEFAULT_OPTIONS } from './constants';
+import type { LifelineModuleOptions } from './interfaces/lifeline-options.interface';
+import { resolveLifelineOptions } from './lifeline.options';
+
+describe('resolveLifelineOptions', () => {
+  it('applies every default when given nothing', () => {
+    expect(resolveLifelineOptions({})).toStrictEqual({
+      path: '/ws',
+      heartbeatIntervalMs: 25_000,
+      heartbeatTimeoutMs: 10_000,
+      cleanupStepTimeoutMs: 5_000,
+      shutdownGraceMs: 10_000,
+      sweepSliceMs: 2,
+    });
+  });
+
+  it('keeps the values it is given and fills in the rest', () => {
+    const resolved = resolveLifelineOptions({ path: '/live', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100 });
+    expect(resolved).toStrictEqual({ ...DEFAULT_OPTIONS, path: '/live', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100 });
+  });
+
+  it('treats an explicit undefined as unset, not as a value', () => {
+    const resolved = resolveLifelineOptions({ heartbeatIntervalMs: undefined, path: undefined });
+    expect(resolved.heartbeatIntervalMs).toBe(DEFAULT_OPTIONS.heartbeatIntervalMs);
+    expect(resolved.path).toBe(DEFAULT_OPTIONS.path);
+  });
+
+  it('does not change the options object it is given', () => {
+    const options: LifelineModuleOptions = { heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: undefined };
+    resolveLifelineOptions(options);
+    expect(options).toStrictEqual({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: undefined });
+  });
+
+  it.each([
+    ['equal to', 1000],
+    ['greater than', 1500],
+  ])('rejects a heartbeatTimeoutMs %s heartbeatIntervalMs', (_how, timeout) => {
+    expect(() => resolveLifelineOptions({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: timeout })).toThrow(
+      `LifelineModule: heartbeatTimeoutMs (${timeout}) must be less than heartbeatIntervalMs (1000)`,
+    );
+  });
+
+  it('rejects a default timeout against a shorter interval', () => {
+    expect(() => resolveLifelineOptions({ heartbeatIntervalMs: 5000 })).toThrow(
+      'heartbeatTimeoutMs (10000) must be less than heartbeatIntervalMs (5000)',
+    );
+  });
+
+  it('accepts a timeout just below the interval', () => {
+    expect(resolveLifelineOptions({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 999 }).heartbeatTimeoutMs).toBe(999);
+  });
+
+  const numericKeys = ['heartbeatIntervalMs', 'heartbeatTimeoutMs', 'cleanupStepTimeoutMs', 'sweepSliceMs'] as const;
+  const cases = numericKeys.flatMap((key) => [0, -1, Number.NaN, Number.POSITIVE_INFINITY].map((value) => [key, value] as const));
+
+  it.each(cases)('rejects %s = %p as not a positive number', (key, value) => {
+    expect(() => resolveLifelineOptions({ [key]: value })).toThrow(
+      `LifelineModule: ${key} must be a positive number (got ${String(value)})`,
+    );
+  });
+
+  it('accepts a shutdown grace of 0 (terminate at once) and rejects a negative or non-finite one', () => {
+    expect(resolveLifelineOptions({ shutdownGraceMs: 0 }).shutdownGraceMs).toBe(0);
+    for (const value of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => resolveLifelineOptions({ shutdownGraceMs: value })).toThrow(
+        `LifelineModule: shutdownGraceMs must be zero or more (got ${String(value)})`,
+      );
+    }
+  });
+
+  it.each(['ws', '', 'ws/live'])('rejects path %p without a leading "/"', (path) => {
+    expect(() => resolveLifelineOptions({ path })).toThrow(`LifelineModule: path must start with "/" (got "${path}")`);
+  });
+});

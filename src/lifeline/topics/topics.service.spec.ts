@@ -1,0 +1,237 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ClientOptions, type RawData, WebSocket, WebSocketServer } from 'ws';
+import { waitFor } from '../../../test/support/wait';
+import { TestClient } from '../../../test/support/ws-client';
+import { ClientRegistryService } from '../client-registry.service';
+import type { ClientRecord } from '../interfaces/client-record.interface';
+import { TopicsService } from './topics.service';
+
+interface Connection {
+  /** The server-side socket, as the gateway would get it. */
+  socket: WebSocket;
+  request: IncomingMessage;
+  /** The real client on the other end. */
+  client: TestClient;
+}
+
+/** A ws server on loopback, port 0, handing out the server side of real connections. */
+class Loopback {
+  private readonly clients: TestClient[] = [];
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<Loopback> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    const { port } = wss.address() as AddressInfo;
+    return new Loopback(wss, `ws://127.0.0.1:${port}`);
+  }
+
+  /** Connects one client and returns both ends. Call one at a time. */
+  async connect(options: ClientOptions = {}): Promise<Connection> {
+    const accepted = new Promise<[WebSocket, IncomingMessage]>((resolve) =>
+      this.wss.once('connection', (socket, request) => resolve([socket, request])),
+    );
+    const client = await TestClient.connect(this.url, options);
+    this.clients.push(client);
+    const [socket, request] = await accepted;
+    socket.on('error', () => undefined);
+    return { socket, request, client };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.wss.clients) socket.terminate();
+    for (const client of this.clients) client.socket.terminate();
+    await Promise.all(this.clients.map((c) => c.closed));
+    await new Promise<void>((resolve, reject) => this.wss.close((err) => (err ? reject(err) : resolve())));
+  }
+}
+
+function textOf(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
+}
+
+/** A registered client whose raw incoming text frames are kept. */
+interface Subscriber {
+  record: ClientRecord;
+  connection: Connection;
+  received: string[];
+}
+
+describe('TopicsService (real registry, real sockets)', () => {
+  let loop: Loopback;
+  let registry: ClientRegistryService;
+  let topics: TopicsService;
+
+  const join = async (): Promise<Subscriber> => {
+    const connection = await loop.connect();
+    const received: string[] = [];
+    connection.client.socket.on('message', (raw: RawData) => received.push(textOf(raw)));
+    return { record: registry.register(connection.socket, connection.request), connection, received };
+  };
+
+  const resourceNames = (record: ClientRecord) => (record.resources ?? []).map((r) => r.name);
+
+  beforeEach(async () => {
+    loop = await Loopback.start();
+    registry = new ClientRegistryService();
+    topics = new TopicsService(registry);
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await loop.close();
+  });
+
+  it('subscribe attaches a registry resource named topic:<t>', async () => {
+    const { record } = await join();
+    expect(topics.subscribe(record, 'news')).toBe(true);
+    expect(resourceNames(record)).toEqual(['topic:news']);
+    expect(topics.subscriberCount('news')).toBe(1);
+    expect(topics.topicCount).toBe(1);
+  });
+
+  it('subscribe is idempotent: one entry, one resource, no duplicate-resource error', async () => {
+    const { record } = await join();
+    expect(topics.subscribe(record, 'news')).toBe(true);
+    expect(topics.subscribe(record, 'news')).toBe(true);
+    expect(topics.subscriberCount('news')).toBe(1);
+    expect(resourceNames(record)).toEqual(['topic:news']);
+  });
+
+  it('counts subscribers per topic and topics with subscribers', async () => {
+    const a = await join();
+    const b = await join();
+    topics.subscribe(a.record, 'news');
+    topics.subscribe(b.record, 'news');
+    topics.subscribe(b.record, 'sport');
+    expect(topics.subscriberCount('news')).toBe(2);
+    expect(topics.subscriberCount('sport')).toBe(1);
+    expect(topics.subscriberCount('weather')).toBe(0);
+    expect(topics.topicCount).toBe(2);
+    expect(resourceNames(b.record)).toEqual(['topic:news', 'topic:sport']);
+  });
+
+  it('unsubscribe detaches the resource and removes the entry; a second call is harmless', async () => {
+    const { record } = await join();
+    topics.subscribe(record, 'news');
+    topics.subscribe(record, 'sport');
+
+    topics.unsubscribe(record, 'news');
+    expect(resourceNames(record)).toEqual(['topic:sport']);
+    expect(topics.subscriberCount('news')).toBe(0);
+    expect(topics.topicCount).toBe(1);
+
+    expect(() => topics.unsubscribe(record, 'news')).not.toThrow();
+    expect(resourceNames(record)).toEqual(['topic:sport']);
+  });
+
+  it('can subscribe again after unsubscribing', async () => {
+    const { record } = await join();
+    topics.subscribe(record, 'news');
+    topics.unsubscribe(record, 'news');
+    expect(topics.subscribe(record, 'news')).toBe(true);
+    expect(resourceNames(record)).toEqual(['topic:news']);
+    expect(topics.subscriberCount('news')).toBe(1);
+  });
+
+  it('publish sends the exact frame to each live subscriber, serialising once, and returns the count', async () => {
+    const a = await join();
+    const b = await join();
+    const outsider = await join();
+    topics.subscribe(a.record, 't');
+    topics.subscribe(b.record, 't');
+    topics.subscribe(outsider.record, 'other');
+
+    const stringify = jest.spyOn(JSON, 'stringify');
+    const delivered = topics.publish('t', { price: 42, tags: ['x'] });
+    const serialisations = stringify.mock.calls.length;
+    stringify.mockRestore();
+
+    expect(delivered).toBe(2);
+    expect(serialisations).toBe(1);
+    const expected = '{"event":"message","data":{"topic":"t","data":{"price":42,"tags":["x"]}}}';
+    await waitFor(() => a.received.length > 0 && b.received.length > 0, 'both subscribers received the frame', 2000);
+    expect(a.received).toEqual([expected]);
+    expect(b.received).toEqual([expected]);
+    expect(outsider.received).toEqual([]);
+  });
+
+  it('publish skips subscribers whose socket is not OPEN or who are no longer registered', async () => {
+    const live = await join();
+    const closing = await join();
+    const unregistered = await join();
+    for (const s of [live, closing, unregistered]) topics.subscribe(s.record, 't');
+
+    closing.connection.socket.close(1000);
+    expect(closing.connection.socket.readyState).toBe(WebSocket.CLOSING);
+    registry.unregister(unregistered.record.id);
+    expect(unregistered.connection.socket.readyState).toBe(WebSocket.OPEN);
+
+    expect(topics.publish('t', 'hello')).toBe(1);
+    await waitFor(() => live.received.length > 0, 'the live subscriber received the frame', 2000);
+    expect(live.received).toEqual(['{"event":"message","data":{"topic":"t","data":"hello"}}']);
+
+    // Give a wrongly sent frame time to arrive before asserting it did not.
+    await sleep(50);
+    expect(closing.received).toEqual([]);
+    expect(unregistered.received).toEqual([]);
+  });
+
+  it('publish to a topic nobody follows returns 0 and creates no entry', () => {
+    expect(topics.publish('nobody', { x: 1 })).toBe(0);
+    expect(topics.topicCount).toBe(0);
+  });
+
+  it('publish with undefined data still sends a frame', async () => {
+    const s = await join();
+    topics.subscribe(s.record, 't');
+    expect(topics.publish('t', undefined)).toBe(1);
+    await waitFor(() => s.received.length > 0, 'frame received', 2000);
+    expect(s.received).toEqual(['{"event":"message","data":{"topic":"t"}}']);
+  });
+
+  it('running the disposers from takeResources leaves no subscriber and no topic', async () => {
+    const a = await join();
+    const b = await join();
+    topics.subscribe(a.record, 'news');
+    topics.subscribe(a.record, 'sport');
+    topics.subscribe(b.record, 'news');
+
+    registry.unregister(a.record.id);
+    for (const resource of registry.takeResources(a.record)) await resource.dispose();
+    expect(topics.subscriberCount('news')).toBe(1);
+    expect(topics.subscriberCount('sport')).toBe(0);
+    expect(topics.topicCount).toBe(1);
+
+    registry.unregister(b.record.id);
+    for (const resource of registry.takeResources(b.record)) await resource.dispose();
+    expect(topics.subscriberCount('news')).toBe(0);
+    expect(topics.topicCount).toBe(0);
+  });
+
+  it('subscribe for an unregistered client returns false and leaves no entry', async () => {
+    const { record } = await join();
+    registry.unregister(record.id);
+
+    expect(topics.subscribe(record, 'news')).toBe(false);
+    expect(topics.subscriberCount('news')).toBe(0);
+    expect(topics.topicCount).toBe(0);
+    expect(record.resources).toBeUndefined();
+
+    // The immediately-run disposer must not create anything either.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(topics.topicCount).toBe(0);
+    expect(topics.publish('news', 1)).toBe(0);
+  });
+});
