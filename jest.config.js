@@ -2,6 +2,8 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
+  // Real sockets and real timers: generous per-test ceiling, tests finish far sooner.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'unit',
@@ -18,7 +20,6 @@ module.exports = {
       testRegex: 'test/.*\\.e2e-spec\\.ts$',
       moduleFileExtensions: ['js', 'json', 'ts'],
       transform,
-      testTimeout: 30000,
     },
   ],
 };

@@ -13,8 +13,11 @@ export interface StartOptions extends AppModuleOptions {
 
 /** Builds and starts the service; shared by main.ts and the e2e tests. */
 export async function startApp(options: StartOptions = {}): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(options), { bufferLogs: true, abortOnError: false });
-  app.useLogger(options.logger ?? app.get(Logger));
+  // Errors surface as a rejected promise (abortOnError: false), not process.abort().
+  const app = options.logger
+    ? await NestFactory.create(AppModule.forRoot(options), { logger: options.logger, abortOnError: false })
+    : await NestFactory.create(AppModule.forRoot(options), { bufferLogs: true, abortOnError: false });
+  if (!options.logger) app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new LifelineWsAdapter(app));
   const config = app.get<ConfigService<Env, true>>(ConfigService);
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));

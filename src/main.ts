@@ -1,6 +1,9 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { startApp } from './bootstrap';
 import { EnvValidationError, validateEnv } from './config/env.validation';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function main(): Promise<void> {
   // Fail fast with a readable message, before Nest prints a stack trace.
@@ -12,8 +15,28 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = await startApp();
-  // SIGTERM/SIGINT run the graceful shutdown (close 1001, cleanup, exit).
-  app.enableShutdownHooks();
+
+  // Not app.enableShutdownHooks(): it re-raises the signal after the hooks,
+  // so the process would die by SIGTERM (status 143) instead of exiting 0.
+  // app.close() runs the same hooks: close clients with 1001, await every
+  // cleanup, terminate stragglers after SHUTDOWN_GRACE_MS.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now": skip the grace period.
+      process.exit(1);
+    }
+    stopping = true;
+    Logger.log({ msg: 'shutting down', signal }, 'Lifeline');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        Logger.error({ msg: 'shutdown failed', error: err instanceof Error ? err.message : String(err) }, 'Lifeline');
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of SIGNALS) process.on(signal, onSignal);
 }
 
 void main();
