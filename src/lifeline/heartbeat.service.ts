@@ -104,7 +104,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    const timer = setInterval(() => void this.sweep(), this.options.heartbeatIntervalMs);
+    const timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.sweepFailed(err));
+    }, this.options.heartbeatIntervalMs);
     this.scheduler.addInterval(HEARTBEAT_INTERVAL_NAME, timer);
   }
 
@@ -161,7 +163,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     }
     const timer = setTimeout(() => {
       this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
-      void this.checkDeadlines();
+      this.checkDeadlines().catch((err: unknown) => this.sweepFailed(err));
     }, this.options.heartbeatTimeoutMs);
     this.scheduler.addTimeout(HEARTBEAT_DEADLINE_NAME, timer);
   }
@@ -234,6 +236,11 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       });
       void this.cleanup.run(record, 'socket_error');
     }
+  }
+
+  /** Per-client errors are caught in visit(); this is the backstop for the pass itself. */
+  private sweepFailed(err: unknown): void {
+    this.logger.error({ msg: 'heartbeat sweep failed', error: err instanceof Error ? err.message : String(err) });
   }
 
   private reap(record: ClientRecord, reason: ClientReapedEvent['reason'], waitedMs: number | undefined): void {

@@ -14,6 +14,14 @@ export const DISCONNECT_REASONS = [
   'stale_socket',
   /** The server is shutting down. */
   'server_shutdown',
+  /** An operator removed the client. */
+  'kicked',
+  /** The client kept sending faster than its rate limit. */
+  'rate_limited',
+  /** The client stopped reading while its send buffer stayed full. */
+  'slow_consumer',
+  /** Cluster mode: the node holding the client stopped renewing its lease. */
+  'node_lost',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
