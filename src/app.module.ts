@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
+import { ClusterModule } from './cluster/cluster.module';
 import { type Env, validateEnv } from './config/env.validation';
 import { lifelineOptionsFromEnv } from './config/lifeline-options.factory';
 import { HealthModule } from './health/health.module';
@@ -26,16 +27,17 @@ export interface AppModuleOptions {
 export class AppModule {
   static forRoot(options: AppModuleOptions = {}): DynamicModule {
     const { env } = options;
+    const configModule = ConfigModule.forRoot({
+      isGlobal: true,
+      cache: true,
+      skipProcessEnv: true,
+      ignoreEnvFile: env !== undefined,
+      validate: (raw) => validateEnv({ ...raw, ...env }),
+    });
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({
-          isGlobal: true,
-          cache: true,
-          skipProcessEnv: true,
-          ignoreEnvFile: env !== undefined,
-          validate: (raw) => validateEnv({ ...raw, ...env }),
-        }),
+        configModule,
         LoggerModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<Env, true>) => ({
@@ -43,6 +45,10 @@ export class AppModule {
               level: config.get('LOG_LEVEL', { infer: true }),
               // Probes and scrapes would drown everything else.
               autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+              // Credentials never reach the log.
+              redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],
+              // Human-readable only when a person is watching a terminal.
+              ...(process.stdout.isTTY && { transport: { target: 'pino-pretty', options: { singleLine: true } } }),
             },
           }),
         }),
@@ -54,6 +60,8 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: lifelineOptionsFromEnv,
         }),
+        // Cluster mode on Redis, only when REDIS_URL is set; otherwise nothing changes.
+        ClusterModule.whenConfigured(configModule, env),
         HealthModule,
         MetricsModule,
         ...(options.imports ?? []),

@@ -9,6 +9,14 @@ const DEFAULTS = {
   CLEANUP_STEP_TIMEOUT_MS: 5_000,
   SHUTDOWN_GRACE_MS: 10_000,
   LOG_LEVEL: 'info',
+  AUTH_MODE: 'none',
+  MAX_PAYLOAD_BYTES: 1024 * 1024,
+  RATE_LIMIT_PER_SEC: 50,
+  RATE_LIMIT_BURST: 100,
+  SLOW_CONSUMER_MAX_BUFFERED_BYTES: 4 * 1024 * 1024,
+  SLOW_CONSUMER_GRACE_MS: 10_000,
+  HANDSHAKE_TIMEOUT_MS: 10_000,
+  ALLOW_BINARY: false,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
@@ -46,8 +54,19 @@ describe('validateEnv', () => {
       CLEANUP_STEP_TIMEOUT_MS: '1',
       SHUTDOWN_GRACE_MS: '0',
       LOG_LEVEL: 'debug',
+      AUTH_MODE: 'token',
+      AUTH_TOKENS: ' alpha , beta ',
+      ALLOWED_ORIGINS: 'https://a.example,https://b.example',
+      MAX_CLIENTS: '500',
+      ALLOW_BINARY: 'true',
     });
     expect(env).toStrictEqual({
+      ...DEFAULTS,
+      AUTH_MODE: 'token',
+      AUTH_TOKENS: ['alpha', 'beta'],
+      ALLOWED_ORIGINS: ['https://a.example', 'https://b.example'],
+      MAX_CLIENTS: 500,
+      ALLOW_BINARY: true,
       PORT: 8080,
       HOST: '127.0.0.1',
       WS_PATH: '/live/v1',
@@ -57,6 +76,19 @@ describe('validateEnv', () => {
       SHUTDOWN_GRACE_MS: 0,
       LOG_LEVEL: 'debug',
     });
+  });
+
+  it.each([
+    [{ AUTH_MODE: 'token' }, 'AUTH_TOKENS: is required when AUTH_MODE=token'],
+    [{ AUTH_MODE: 'jwt' }, 'AUTH_JWT_SECRET: is required when AUTH_MODE=jwt'],
+    [{ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET: must be at least 32 characters'],
+    [{ AUTH_MODE: 'basic' }, 'AUTH_MODE: must be one of none, token, jwt'],
+    [{ AUTH_TOKENS: 'a,,b' }, 'AUTH_TOKENS: must be a comma-separated list without empty items'],
+    [{ ALLOW_BINARY: 'yes' }, 'ALLOW_BINARY: must be true or false'],
+    [{ ADMIN_TOKEN: 'tiny' }, 'ADMIN_TOKEN: must be at least 16 characters'],
+    [{ MAX_PAYLOAD_BYTES: '8' }, 'MAX_PAYLOAD_BYTES: must be a whole number from 16 to 104857600'],
+  ])('refuses the hardening setting %p', (raw, message) => {
+    expect(rejectionOf(raw).message).toContain(message);
   });
 
   it('accepts numbers as well as strings', () => {

@@ -9,7 +9,35 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
     .transform(Number)
     .refine((v) => v >= min && v <= max, { message: `must be a whole number from ${min} to ${max}` });
 
+export const AUTH_MODES = ['none', 'token', 'jwt'] as const;
+
+/** A comma-separated list; blanks around items are dropped, empty items refused. */
+const commaList = z
+  .string()
+  .transform((v) => v.split(',').map((item) => item.trim()))
+  .refine((items) => items.every((item) => item.length > 0), { message: 'must be a comma-separated list without empty items' });
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * A whole number in a range with no default in the schema: cluster variables
+ * stay absent unless set, so the in-memory mode's configuration is unchanged.
+ * Their defaults are CLUSTER_DEFAULTS, applied by the cluster module.
+ */
+const optionalWholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .refine((v) => v >= min && v <= max, { message: `must be a whole number from ${min} to ${max}` })
+    .optional();
+
+/** Defaults of the cluster-mode variables (used only when REDIS_URL is set). */
+export const CLUSTER_DEFAULTS = {
+  REDIS_KEY_PREFIX: 'lifeline:',
+  NODE_TTL_MS: 10_000,
+  // NODE_ID: hostname-pid-random, made when the cluster module starts.
+} as const;
 
 /** Every variable the service reads, with its default. Keep .env.example in step. */
 export const envSchema = z
@@ -25,8 +53,57 @@ export const envSchema = z
     CLEANUP_STEP_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
     SHUTDOWN_GRACE_MS: wholeNumber(0, 600_000, 10_000),
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    // Hardening (see README "Limits and security").
+    AUTH_MODE: z.enum(AUTH_MODES, { message: `must be one of ${AUTH_MODES.join(', ')}` }).default('none'),
+    AUTH_TOKENS: commaList.optional(),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+    AUTH_JWT_ISSUER: z.string().min(1).optional(),
+    ALLOWED_ORIGINS: commaList.optional(),
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    MAX_CLIENTS: optionalWholeNumber(1, 10_000_000),
+    MAX_PAYLOAD_BYTES: wholeNumber(16, 100 * 1024 * 1024, 1024 * 1024),
+    RATE_LIMIT_PER_SEC: wholeNumber(1, 1_000_000, 50),
+    RATE_LIMIT_BURST: wholeNumber(1, 1_000_000, 100),
+    SLOW_CONSUMER_MAX_BUFFERED_BYTES: wholeNumber(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+    SLOW_CONSUMER_GRACE_MS: wholeNumber(10, 600_000, 10_000),
+    HANDSHAKE_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
+    ALLOW_BINARY: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
+    // Cluster mode (see README "Cluster mode"); REDIS_URL unset = in-memory mode.
+    REDIS_URL: z
+      .string()
+      .refine(
+        (v) => {
+          try {
+            const url = new URL(v);
+            return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        },
+        { message: 'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379' },
+      )
+      .optional(),
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'must be 1 to 128 letters, digits, ".", "_", ":" or "-"' })
+      .optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[^\s]{1,100}$/, { message: 'must be 1 to 100 characters without white space' })
+      .optional(),
+    NODE_TTL_MS: optionalWholeNumber(300, 600_000),
   })
   .superRefine((env, ctx) => {
+    if (env.AUTH_MODE === 'token' && !env.AUTH_TOKENS) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_TOKENS'], message: 'is required when AUTH_MODE=token' });
+    }
+    if (env.AUTH_MODE === 'jwt' && !env.AUTH_JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
     // Compare only two valid numbers; a bad one is already reported on its own.
     const { HEARTBEAT_INTERVAL_MS: interval, HEARTBEAT_TIMEOUT_MS: timeout } = env;
     if (Number.isInteger(interval) && Number.isInteger(timeout) && timeout >= interval) {

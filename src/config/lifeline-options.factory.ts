@@ -1,14 +1,42 @@
 import type { ConfigService } from '@nestjs/config';
-import type { LifelineModuleOptions } from '../lifeline';
+import type { AuthOptions, LifelineModuleOptions } from '../lifeline';
 import type { Env } from './env.validation';
 
 /** Maps the validated environment onto LifelineModule options. */
 export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): LifelineModuleOptions {
+  const get = <K extends keyof Env>(key: K): Env[K] => config.get(key, { infer: true });
   return {
-    path: config.get('WS_PATH', { infer: true }),
-    heartbeatIntervalMs: config.get('HEARTBEAT_INTERVAL_MS', { infer: true }),
-    heartbeatTimeoutMs: config.get('HEARTBEAT_TIMEOUT_MS', { infer: true }),
-    cleanupStepTimeoutMs: config.get('CLEANUP_STEP_TIMEOUT_MS', { infer: true }),
-    shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
+    path: get('WS_PATH'),
+    heartbeatIntervalMs: get('HEARTBEAT_INTERVAL_MS'),
+    heartbeatTimeoutMs: get('HEARTBEAT_TIMEOUT_MS'),
+    cleanupStepTimeoutMs: get('CLEANUP_STEP_TIMEOUT_MS'),
+    shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
+    auth: authFromEnv(get),
+    allowedOrigins: get('ALLOWED_ORIGINS') ?? [],
+    maxClients: get('MAX_CLIENTS'),
+    maxPayloadBytes: get('MAX_PAYLOAD_BYTES'),
+    rateLimit: { perSecond: get('RATE_LIMIT_PER_SEC'), burst: get('RATE_LIMIT_BURST') },
+    slowConsumer: {
+      maxBufferedBytes: get('SLOW_CONSUMER_MAX_BUFFERED_BYTES'),
+      graceMs: get('SLOW_CONSUMER_GRACE_MS'),
+    },
+    handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
+    allowBinary: get('ALLOW_BINARY'),
   };
+}
+
+function authFromEnv(get: <K extends keyof Env>(key: K) => Env[K]): AuthOptions {
+  switch (get('AUTH_MODE')) {
+    case 'token':
+      return { mode: 'token', tokens: get('AUTH_TOKENS') ?? [] };
+    case 'jwt':
+      return {
+        mode: 'jwt',
+        secret: get('AUTH_JWT_SECRET') ?? '',
+        audience: get('AUTH_JWT_AUDIENCE'),
+        issuer: get('AUTH_JWT_ISSUER'),
+      };
+    default:
+      return { mode: 'none' };
+  }
 }

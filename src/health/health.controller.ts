@@ -1,5 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { ClusterHealthIndicator } from '../cluster/cluster.health-indicator';
 import { WebSocketHealthIndicator } from './websocket.health-indicator';
 
 @Controller('health')
@@ -7,13 +8,15 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly websocket: WebSocketHealthIndicator,
+    /** Present in cluster mode only: adds details.redis and details.cluster. */
+    @Optional() private readonly cluster?: ClusterHealthIndicator,
   ) {}
 
   /** Overall health: 503 when the heartbeat has stalled. */
   @Get()
   @HealthCheck()
   check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.websocket.check('websocket')]);
+    return this.health.check([() => this.websocket.check('websocket'), ...(this.cluster?.checks() ?? [])]);
   }
 
   /** Liveness: the process answers HTTP. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ClientOptions, type WebSocket, WebSocketServer } from 'ws';
 import { TestClient } from '../../test/support/ws-client';
 import { ClientRegistryService } from './client-registry.service';
+import { resolveLifelineOptions } from './lifeline.options';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -62,7 +63,7 @@ describe('ClientRegistryService (real sockets)', () => {
 
   beforeEach(async () => {
     loop = await Loopback.start();
-    registry = new ClientRegistryService();
+    registry = new ClientRegistryService(resolveLifelineOptions({}));
   });
 
   afterEach(() => loop.close());
@@ -85,7 +86,11 @@ describe('ClientRegistryService (real sockets)', () => {
         rttMs: undefined,
         pingSentAt: undefined,
         closeCode: undefined,
-        errored: false,
+        errorCode: undefined,
+        userId: undefined,
+        rateTokens: 100,
+        rateStrikes: 0,
+        backpressureSince: undefined,
         resources: undefined,
       });
       expect(registry.get(record.id)).toBe(record);

@@ -1,7 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
+import { LIFELINE_OPTIONS } from './constants';
+import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
+import { admissionOf } from './upgrade/admission';
 import type { ClientRecord, ClientResource, Disposer } from './interfaces/client-record.interface';
 
 /** Links a socket to its record without a second map (one property per socket). */
@@ -19,6 +23,8 @@ type LinkedSocket = WebSocket & { [RECORD]?: ClientRecord };
 export class ClientRegistryService {
   private readonly clients = new Map<string, ClientRecord>();
 
+  constructor(@Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions) {}
+
   register(socket: WebSocket, request?: IncomingMessage): ClientRecord {
     const existing = this.fromSocket(socket);
     if (existing) {
@@ -33,11 +39,16 @@ export class ClientRegistryService {
       connectedAt: Date.now(),
       remoteAddress: request?.socket.remoteAddress,
       userAgent,
+      userId: admissionOf(request)?.userId,
       lastPongAt: undefined,
       rttMs: undefined,
       pingSentAt: undefined,
       closeCode: undefined,
-      errored: false,
+      errorCode: undefined,
+      rateTokens: this.options.rateLimit.burst,
+      rateRefilledAt: performance.now(),
+      rateStrikes: 0,
+      backpressureSince: undefined,
       resources: undefined,
     };
     this.clients.set(record.id, record);

@@ -14,6 +14,20 @@ export const DEFAULT_OPTIONS = {
   cleanupStepTimeoutMs: 5_000,
   shutdownGraceMs: 10_000,
   sweepSliceMs: 2,
+  maxPayloadBytes: 1024 * 1024,
+  rateLimit: { perSecond: 50, burst: 100 },
+  slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
+  handshakeTimeoutMs: 10_000,
+  allowBinary: false,
+} as const;
+
+/** WebSocket close codes Lifeline sends (RFC 6455 section 7.4.1). */
+export const CloseCodes = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
 } as const;
 
 /** Close code and reason sent to clients when the server goes down. */

@@ -15,6 +15,12 @@ import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
 /** ws reports 1006 when the connection ended without a close frame. */
 const ABNORMAL_CLOSURE = 1006;
 
+/** ws error codes for frames the protocol refuses; ws has already sent the close code. */
+const SOCKET_ERROR_REASONS: Partial<Record<string, DisconnectReason>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'payload_too_large', // 1009
+  WS_ERR_INVALID_UTF8: 'invalid_utf8', // 1007
+};
+
 /**
  * What happens when a socket arrives and when it goes. The gateway calls
  * open() and close(); everything else about a client's life is here, in the
@@ -27,7 +33,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
 
   /** Shared listeners: the socket is `this`, so no closure per client. */
   private readonly onSocketClose: (this: WebSocket, code: number) => void;
-  private readonly onSocketError: (this: WebSocket) => void;
+  private readonly onSocketError: (this: WebSocket, err: Error & { code?: string }) => void;
 
   constructor(
     @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
@@ -41,9 +47,9 @@ export class LifecycleService implements BeforeApplicationShutdown {
       const record = clients.fromSocket(this);
       if (record) record.closeCode = code;
     };
-    this.onSocketError = function (this: WebSocket) {
+    this.onSocketError = function (this: WebSocket, err: Error & { code?: string }) {
       const record = clients.fromSocket(this);
-      if (record) record.errored = true;
+      if (record && record.errorCode === undefined) record.errorCode = err.code ?? 'unknown';
     };
   }
 
@@ -103,6 +109,16 @@ export class LifecycleService implements BeforeApplicationShutdown {
     return this.cleanup.run(record, this.reasonFor(record));
   }
 
+  /**
+   * Ends a live client on the server's initiative: a close frame with `code`
+   * and `message` (the pipeline waits briefly for the handshake, then
+   * terminates), and the cleanup with `reason`.
+   */
+  disconnect(record: ClientRecord, reason: DisconnectReason, code: number, message: string): Promise<void> {
+    if (record.socket.readyState === WebSocket.OPEN) record.socket.close(code, message);
+    return this.cleanup.run(record, reason);
+  }
+
   /** The live client behind a socket, if it is still registered. */
   clientOf(socket: WebSocket): ClientRecord | undefined {
     const record = this.registry.fromSocket(socket);
@@ -139,7 +155,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
 
   private reasonFor(record: ClientRecord): DisconnectReason {
     if (this.shuttingDown) return 'server_shutdown';
-    if (record.errored) return 'socket_error';
+    if (record.errorCode !== undefined) return SOCKET_ERROR_REASONS[record.errorCode] ?? 'socket_error';
     return record.closeCode === ABNORMAL_CLOSURE ? 'connection_lost' : 'client_close';
   }
 }

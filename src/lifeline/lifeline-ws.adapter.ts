@@ -1,37 +1,61 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { filter, type Observable } from 'rxjs';
 import { type RawData, WebSocket, type WebSocketServer } from 'ws';
-import { LIFELINE_OPTIONS } from './constants';
+import { ClientRegistryService } from './client-registry.service';
+import { CloseCodes, LIFELINE_OPTIONS } from './constants';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
+import { LifecycleService } from './lifecycle.service';
+import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
+import { takeToken } from './limits/rate-limit';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
+import { setAdmission } from './upgrade/admission';
+import { isRefusal, type Refusal, UpgradeGate } from './upgrade/upgrade-gate.service';
 
 type PathServer = WebSocketServer & { path: string };
 
 /**
- * Nest's WsAdapter, made to answer instead of going silent:
- * - mounts gateways without an explicit path at the configured WS_PATH;
- * - an upgrade to an unknown path gets HTTP 404 (the stock adapter drops the
- *   TCP connection with no answer);
- * - malformed JSON, a frame that is not `{event, data}` or an unknown event
- *   gets an `error` frame (the stock adapter ignores them) and the connection
- *   stays open;
+ * Nest's WsAdapter, made to answer instead of going silent, and to guard the
+ * door:
+ * - gateways without an explicit path are mounted at the configured WS_PATH;
+ * - every upgrade passes the UpgradeGate first (capacity, origin, auth,
+ *   guards); a refusal is an HTTP status with a JSON message, and an unknown
+ *   path gets 404 (the stock adapter drops the TCP connection unanswered);
+ * - a TCP connection that has not completed its upgrade in time is dropped;
+ * - frames: over the payload limit → 1009 and invalid UTF-8 → 1007 (by ws),
+ *   binary → 1003 unless allowed, over the rate limit → an error frame, and
+ *   1008 when the client keeps flooding; malformed JSON, a wrong shape or an
+ *   unknown event → an error frame, connection kept;
  * - one plain 'message' listener per client instead of an rxjs pipeline,
  *   which keeps the per-connection footprint small.
  */
 export class LifelineWsAdapter extends WsAdapter {
-  private readonly path: string;
+  private readonly options: ResolvedLifelineOptions;
+  private readonly gate: UpgradeGate;
+  private readonly registry: ClientRegistryService;
+  private readonly lifecycle: LifecycleService;
+  private readonly events: EventEmitter2;
 
   constructor(app: INestApplicationContext) {
     super(app);
-    this.path = app.get<ResolvedLifelineOptions>(LIFELINE_OPTIONS, { strict: false }).path;
+    this.options = app.get<ResolvedLifelineOptions>(LIFELINE_OPTIONS, { strict: false });
+    this.gate = app.get(UpgradeGate, { strict: false });
+    this.registry = app.get(ClientRegistryService, { strict: false });
+    this.lifecycle = app.get(LifecycleService, { strict: false });
+    this.events = app.get(EventEmitter2, { strict: false });
   }
 
   override create(port: number, options?: Record<string, unknown> & { path?: string }): WebSocketServer {
-    return super.create(port, { ...options, path: options?.path ?? this.path }) as WebSocketServer;
+    return super.create(port, {
+      ...options,
+      path: options?.path ?? this.options.path,
+      maxPayload: this.options.maxPayloadBytes,
+    }) as WebSocketServer;
   }
 
   override bindMessageHandlers(
@@ -39,7 +63,18 @@ export class LifelineWsAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    client.on('message', (data: RawData) => this.dispatch(client, data, handlers, transform));
+    client.on('message', (data: RawData, isBinary: boolean) => this.dispatch(client, data, isBinary, handlers, transform));
+  }
+
+  /**
+   * The stock handler logs every client socket error at error level, so a
+   * client sending bad frames could flood the log. Those errors end the
+   * connection and are reported as its disconnect reason; only errors of the
+   * server itself are logged here.
+   */
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('error', (err: Error) => this.logger.error(err));
+    return server;
   }
 
   protected override ensureHttpServerExists(
@@ -48,32 +83,71 @@ export class LifelineWsAdapter extends WsAdapter {
   ): http.Server | undefined {
     if (this.httpServersRegistry.has(port)) return undefined;
     this.httpServersRegistry.set(port, httpServer);
-    httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.routeUpgrade(port, request, socket, head),
-    );
+    const handshakeTimeoutMs = this.options.handshakeTimeoutMs;
+    // ws clears the socket timeout once an upgrade completes (setSocket), so
+    // this only cuts connections that never finish one; plain HTTP
+    // connections idle that long are closed too, which keep-alive tolerates.
+    httpServer.on('connection', (socket: Duplex & { setTimeout(ms: number, cb: () => void): void }) => {
+      socket.setTimeout(handshakeTimeoutMs, () => socket.destroy());
+    });
+    httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.routeUpgrade(port, request, socket, head);
+    });
     return httpServer;
   }
 
-  private routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Errors on a socket we may be refusing must not become unhandled events.
+    socket.on('error', () => undefined);
     let pathname: string;
     try {
       // A fixed base: the Host header is client input and may not parse.
       pathname = new URL(request.url ?? '/', 'ws://localhost').pathname;
     } catch {
-      return rejectUpgrade(socket, 400, 'malformed request target');
+      return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'));
     }
     const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
     const server = servers.find((s) => s.path === pathname);
-    if (!server) return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}`);
-    server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+    if (!server) {
+      return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`));
+    }
+    const decision = await this.gate.admit(request);
+    if (isRefusal(decision)) return writeRefusal(socket, decision);
+    try {
+      if (socket.destroyed) return;
+      setAdmission(request, decision);
+      server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+    } finally {
+      // Registration happened synchronously inside handleUpgrade, or not at all.
+      this.gate.settled();
+    }
   }
 
   private dispatch(
     client: WebSocket,
     raw: RawData,
+    isBinary: boolean,
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
+    const record = this.lifecycle.clientOf(client);
+    if (!record) return; // on its way out
+    if (isBinary && !this.options.allowBinary) {
+      void this.lifecycle.disconnect(record, 'unsupported_data', CloseCodes.unsupportedData, 'binary frames are not accepted');
+      return;
+    }
+    const rate = takeToken(record, this.options.rateLimit, performance.now());
+    if (rate !== 'ok') {
+      const event: RateLimitedEvent = { clientId: record.id };
+      this.events.emit(LifelineEvents.rateLimited, event);
+      if (rate === 'flooding') {
+        void this.lifecycle.disconnect(record, 'rate_limited', CloseCodes.policyViolation, 'rate_limited');
+      } else {
+        send(client, { event: 'error', data: { code: 'rate_limited', message: 'too many messages; slow down' } });
+      }
+      return;
+    }
+
     let event: string;
     let result: Observable<unknown>;
     try {
@@ -104,12 +178,15 @@ function send(client: WebSocket, message: unknown): void {
   if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
 }
 
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ statusCode: status, message });
-  socket.on('error', () => undefined);
+function writeRefusal(socket: Duplex, refusal: Refusal): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ statusCode: refusal.status, message: refusal.message });
+  const headers = Object.entries(refusal.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
+    `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status] ?? ''}\r\n` +
+      `Connection: close\r\nContent-Type: application/json\r\n${headers}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

@@ -9,6 +9,10 @@ export const LifelineEvents = {
   swept: 'lifeline.heartbeat.swept',
   pingToClosed: 'lifeline.heartbeat.ping-to-closed',
   cleanupFailed: 'lifeline.cleanup.failed',
+  upgradeRejected: 'lifeline.upgrade.rejected',
+  rateLimited: 'lifeline.client.rate-limited',
+  topicSubscribed: 'lifeline.topic.subscribed',
+  topicUnsubscribed: 'lifeline.topic.unsubscribed',
 } as const;
 
 export interface ClientConnectedEvent {
@@ -52,4 +56,34 @@ export interface CleanupFailedEvent {
   clientId: string;
   step: string;
   error: string;
+}
+
+/**
+ * A client's subscription began (topicSubscribed) or ended (topicUnsubscribed:
+ * an unsubscribe, or the release of the subscription when the client left).
+ * Emitted once per change; a repeated subscribe is not a change.
+ */
+export interface TopicSubscriptionEvent {
+  clientId: string;
+  topic: string;
+}
+
+/** Why an upgrade request was refused before it reached the gateway. */
+export type RejectionReason =
+  | 'not_found'
+  | 'bad_request'
+  | 'shutting_down'
+  | 'capacity'
+  | 'forbidden_origin'
+  | 'unauthorized'
+  | 'forbidden';
+
+export interface UpgradeRejectedEvent {
+  reason: RejectionReason;
+  status: number;
+  remoteAddress: string | undefined;
+}
+
+export interface RateLimitedEvent {
+  clientId: string;
 }

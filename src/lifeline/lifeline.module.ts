@@ -9,7 +9,9 @@ import type { LifelineModuleOptions } from './interfaces/lifeline-options.interf
 import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
+import { BackpressureService } from './limits/backpressure.service';
 import { TopicsService } from './topics/topics.service';
+import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
 /**
  * The reusable core. Import with forRoot/forRootAsync; the host app must also
@@ -30,7 +32,17 @@ import { TopicsService } from './topics/topics.service';
     LifecycleContext,
     LifecycleService,
     TopicsService,
+    UpgradeGate,
+    BackpressureService,
   ],
-  exports: [LIFELINE_OPTIONS, ClientRegistryService, HeartbeatService, LifecycleService, TopicsService],
+  exports: [
+    LIFELINE_OPTIONS,
+    ClientRegistryService,
+    HeartbeatService,
+    LifecycleService,
+    TopicsService,
+    UpgradeGate,
+    BackpressureService,
+  ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

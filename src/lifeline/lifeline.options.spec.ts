@@ -1,6 +1,7 @@
 import { DEFAULT_OPTIONS } from './constants';
 import type { LifelineModuleOptions } from './interfaces/lifeline-options.interface';
 import { resolveLifelineOptions } from './lifeline.options';
+import { defaultMaxClients } from './limits/open-file-limit';
 
 describe('resolveLifelineOptions', () => {
   it('applies every default when given nothing', () => {
@@ -11,12 +12,25 @@ describe('resolveLifelineOptions', () => {
       cleanupStepTimeoutMs: 5_000,
       shutdownGraceMs: 10_000,
       sweepSliceMs: 2,
+      auth: { mode: 'none' },
+      allowedOrigins: [],
+      maxClients: defaultMaxClients(),
+      maxPayloadBytes: 1024 * 1024,
+      rateLimit: { perSecond: 50, burst: 100 },
+      slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
+      handshakeTimeoutMs: 10_000,
+      allowBinary: false,
     });
   });
 
   it('keeps the values it is given and fills in the rest', () => {
     const resolved = resolveLifelineOptions({ path: '/live', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100 });
-    expect(resolved).toStrictEqual({ ...DEFAULT_OPTIONS, path: '/live', heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100 });
+    expect(resolved).toStrictEqual({
+      ...resolveLifelineOptions({}),
+      path: '/live',
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 100,
+    });
   });
 
   it('treats an explicit undefined as unset, not as a value', () => {

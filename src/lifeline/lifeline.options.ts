@@ -1,9 +1,16 @@
 import { DEFAULT_OPTIONS } from './constants';
+import { defaultMaxClients } from './limits/open-file-limit';
 import type { LifelineModuleOptions, ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 
 /** Applies defaults and checks the rules; throws naming the option and the rule. */
 export function resolveLifelineOptions(options: LifelineModuleOptions): ResolvedLifelineOptions {
-  const resolved: ResolvedLifelineOptions = { ...DEFAULT_OPTIONS, ...stripUndefined(options) };
+  const resolved: ResolvedLifelineOptions = {
+    ...DEFAULT_OPTIONS,
+    auth: { mode: 'none' },
+    allowedOrigins: [],
+    maxClients: defaultMaxClients(),
+    ...stripUndefined(options),
+  };
   const positive = ['heartbeatIntervalMs', 'heartbeatTimeoutMs', 'cleanupStepTimeoutMs', 'sweepSliceMs'] as const;
   for (const key of positive) {
     const value = resolved[key];
@@ -19,6 +26,27 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
     throw new Error(
       `LifelineModule: heartbeatTimeoutMs (${resolved.heartbeatTimeoutMs}) must be less than heartbeatIntervalMs (${resolved.heartbeatIntervalMs})`,
     );
+  }
+  const limits = {
+    maxClients: resolved.maxClients,
+    maxPayloadBytes: resolved.maxPayloadBytes,
+    'rateLimit.perSecond': resolved.rateLimit.perSecond,
+    'rateLimit.burst': resolved.rateLimit.burst,
+    'slowConsumer.maxBufferedBytes': resolved.slowConsumer.maxBufferedBytes,
+    'slowConsumer.graceMs': resolved.slowConsumer.graceMs,
+    handshakeTimeoutMs: resolved.handshakeTimeoutMs,
+  };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Error(`LifelineModule: ${key} must be a positive number (got ${String(value)})`);
+    }
+  }
+  const { auth } = resolved;
+  if (auth.mode === 'token' && (auth.tokens.length === 0 || auth.tokens.some((t) => t.length === 0))) {
+    throw new Error('LifelineModule: auth mode "token" needs at least one non-empty token');
+  }
+  if (auth.mode === 'jwt' && auth.secret.length < 32) {
+    throw new Error('LifelineModule: auth mode "jwt" needs a secret of at least 32 characters');
   }
   if (!resolved.path.startsWith('/')) {
     throw new Error(`LifelineModule: path must start with "/" (got "${resolved.path}")`);

@@ -8,10 +8,21 @@ import {
   DISCONNECT_REASONS,
   LifelineEvents,
   type PongEvent,
+  type RejectionReason,
   type SweepEvent,
+  type UpgradeRejectedEvent,
 } from '../lifeline';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
+const REJECTION_REASONS: readonly RejectionReason[] = [
+  'not_found',
+  'bad_request',
+  'shutting_down',
+  'capacity',
+  'forbidden_origin',
+  'unauthorized',
+  'forbidden',
+];
 
 /**
  * Prometheus metrics. Counters follow lifecycle events; the client gauge is
@@ -66,6 +77,17 @@ export class MetricsService {
     help: 'Pings the socket library could not send because the socket was not open. Must stay 0.',
     registers: [this.registry],
   });
+  private readonly rejections = new Counter({
+    name: 'lifeline_rejections_total',
+    help: 'Upgrade requests refused before they reached the gateway, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimited = new Counter({
+    name: 'lifeline_rate_limited_messages_total',
+    help: 'Client messages refused by the per-client rate limit.',
+    registers: [this.registry],
+  });
   private readonly cleanupFailures = new Counter({
     name: 'lifeline_cleanup_failures_total',
     help: 'Cleanup steps that threw, rejected or timed out, by step.',
@@ -88,6 +110,7 @@ export class MetricsService {
       if (reason === 'heartbeat_timeout' || reason === 'stale_socket') this.reaps.inc({ reason }, 0);
     }
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
+    for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -126,6 +149,16 @@ export class MetricsService {
   @OnEvent(LifelineEvents.cleanupFailed)
   onCleanupFailed(event: CleanupFailedEvent): void {
     this.cleanupFailures.inc({ step: event.step });
+  }
+
+  @OnEvent(LifelineEvents.upgradeRejected)
+  onUpgradeRejected(event: UpgradeRejectedEvent): void {
+    this.rejections.inc({ reason: event.reason });
+  }
+
+  @OnEvent(LifelineEvents.rateLimited)
+  onRateLimited(): void {
+    this.rateLimited.inc();
   }
 
   metrics(): Promise<string> {

@@ -1,7 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
+import { LIFELINE_OPTIONS } from '../constants';
+import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline.events';
@@ -30,11 +34,17 @@ export class CleanupPipeline {
   /** Clients whose cleanup has started; weak, so finished records are not kept. */
   private readonly started = new WeakSet<ClientRecord>();
 
+  /** How long the terminate step waits for a closing handshake; well within the step timeout. */
+  private readonly closeWaitMs: number;
+
   constructor(
+    @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
     private readonly registry: ClientRegistryService,
     private readonly context: LifecycleContext,
     private readonly events: EventEmitter2,
-  ) {}
+  ) {
+    this.closeWaitMs = Math.min(1000, Math.floor(options.cleanupStepTimeoutMs / 2));
+  }
 
   /**
    * Starts the client's cleanup, or joins the one under way. The first
@@ -66,6 +76,23 @@ export class CleanupPipeline {
     while (this.running.size > 0) await Promise.all(this.running.values());
   }
 
+  /**
+   * Cuts the connection unless it is closed. A socket in its closing
+   * handshake (we sent a close frame: kick, rate limit) gets a moment to
+   * answer, so the client sees the code and reason.
+   */
+  private async terminate(socket: WebSocket): Promise<void> {
+    if (socket.readyState === WebSocket.CLOSING) {
+      const wait = new AbortController();
+      await Promise.race([
+        once(socket, 'close', { signal: wait.signal }).catch(() => undefined),
+        sleep(this.closeWaitMs, undefined, { signal: wait.signal }).catch(() => undefined),
+      ]);
+      wait.abort();
+    }
+    if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+  }
+
   private async release(record: ClientRecord, reason: DisconnectReason): Promise<void> {
     let failures = 0;
     const step = async (kind: CleanupStepKind, target: string | undefined, run: () => unknown) => {
@@ -90,9 +117,7 @@ export class CleanupPipeline {
     const durationMs = Date.now() - record.connectedAt;
     const event: ClientDisconnectedEvent = { clientId: record.id, reason, durationMs };
     await step('emit', undefined, () => this.events.emitAsync(LifelineEvents.disconnected, event));
-    await step('terminate', undefined, () => {
-      if (record.socket.readyState !== WebSocket.CLOSED) record.socket.terminate();
-    });
+    await step('terminate', undefined, () => this.terminate(record.socket));
     this.logger.log({
       msg: 'client disconnected',
       clientId: record.id,

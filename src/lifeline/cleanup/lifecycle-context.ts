@@ -1,6 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ExternalContextCreator, ModuleRef } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import { ConnectionAttempt } from '../upgrade/connection-attempt';
 import { LIFECYCLE_HOST } from '../constants';
 import type { LifecycleCall } from './lifecycle-call';
 
@@ -9,8 +11,13 @@ function handleLifecycleCall(_socket: WebSocket, call: LifecycleCall): unknown {
   return call.run();
 }
 
+/** The handler guards see for a connection attempt; reached only if they all pass. */
+function handleConnectionAttempt(_request: IncomingMessage, _attempt: ConnectionAttempt): boolean {
+  return true;
+}
+
 /**
- * Runs lifecycle calls through Nest's interceptor chain.
+ * Runs lifecycle calls through Nest's enhancer chains.
  *
  * Nest applies enhancers only to @SubscribeMessage handlers, never to
  * handleConnection/handleDisconnect (nest#882). ExternalContextCreator (the
@@ -21,6 +28,7 @@ function handleLifecycleCall(_socket: WebSocket, call: LifecycleCall): unknown {
 @Injectable()
 export class LifecycleContext implements OnModuleInit {
   private invoke?: (socket: WebSocket, call: LifecycleCall) => Promise<unknown>;
+  private guard?: (request: IncomingMessage, attempt: ConnectionAttempt) => Promise<unknown>;
 
   constructor(
     private readonly contextCreator: ExternalContextCreator,
@@ -42,6 +50,27 @@ export class LifecycleContext implements OnModuleInit {
       { guards: false, interceptors: true, filters: false },
       'ws',
     );
+    // The connection path gets the gateway's guards (nest#882), before the upgrade.
+    this.guard = this.contextCreator.create(
+      host,
+      handleConnectionAttempt as (...args: unknown[]) => unknown,
+      'handleConnection',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      { guards: true, interceptors: false, filters: false },
+      'ws',
+    );
+  }
+
+  /**
+   * Runs the gateway's guards for an upgrade request. Rejects with a
+   * ForbiddenException when a guard returns false, or with what a guard threw.
+   */
+  async guardConnection(request: IncomingMessage, userId: string | undefined): Promise<void> {
+    if (!this.guard) throw new Error('LifecycleContext used before module init');
+    await this.guard(request, new ConnectionAttempt(request, userId));
   }
 
   run(socket: WebSocket, call: LifecycleCall): Promise<unknown> {

@@ -19,6 +19,8 @@ export interface ClientRecord {
   readonly connectedAt: number;
   readonly remoteAddress: string | undefined;
   readonly userAgent: string | undefined;
+  /** Who the client authenticated as (JWT `sub`), if anyone. */
+  readonly userId: string | undefined;
   /** Epoch milliseconds of the last pong (heartbeat's field). */
   lastPongAt: number | undefined;
   /** Round trip of the last answered protocol ping, in ms (heartbeat's field). */
@@ -27,11 +29,22 @@ export interface ClientRecord {
   pingSentAt: number | undefined;
   /** Close code seen on the socket's 'close' event, if it has closed. */
   closeCode: number | undefined;
-  /** Set when the socket emitted 'error' before closing. */
-  errored: boolean;
+  /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */
+  errorCode: string | undefined;
+  /** Rate limit token bucket: tokens left, when last refilled (performance.now()), refusals in a row. */
+  rateTokens: number;
+  rateRefilledAt: number;
+  rateStrikes: number;
+  /** performance.now() since when the send buffer has been over the slow-consumer limit. */
+  backpressureSince: number | undefined;
   /** Disposers in order of acquisition; released last-in first-out. */
   resources: ClientResource[] | undefined;
 }
 
 /** A read-only view for code outside the lifeline module. */
 export type ClientInfo = Readonly<Omit<ClientRecord, 'resources' | 'socket'>>;
+
+/** What the upgrade gate learned about a connection; the registry stores it. */
+export interface Admission {
+  userId: string | undefined;
+}

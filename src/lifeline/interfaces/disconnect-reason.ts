@@ -14,6 +14,12 @@ export const DISCONNECT_REASONS = [
   'stale_socket',
   /** The server is shutting down. */
   'server_shutdown',
+  /** A frame larger than the payload limit (close 1009). */
+  'payload_too_large',
+  /** A text frame that was not valid UTF-8 (close 1007). */
+  'invalid_utf8',
+  /** A binary frame while binary frames are off (close 1003). */
+  'unsupported_data',
   /** An operator removed the client. */
   'kicked',
   /** The client kept sending faster than its rate limit. */

@@ -1,4 +1,4 @@
-export interface LifelineModuleOptions {
+export interface LifelineModuleOptions extends LifelineLimitOptions {
   /** WebSocket path on the HTTP server. Default `/ws`. */
   path?: string;
   /** Time between heartbeat sweeps. Default 25000. */
@@ -16,4 +16,45 @@ export interface LifelineModuleOptions {
   sweepSliceMs?: number;
 }
 
-export type ResolvedLifelineOptions = Required<LifelineModuleOptions>;
+/** How a client proves who it is before the upgrade. */
+export type AuthOptions =
+  | { mode: 'none' }
+  /** Any of these opaque tokens is accepted; the client has no userId. */
+  | { mode: 'token'; tokens: string[] }
+  /** HS256 JWT; `exp` is honoured, `sub` becomes the client's userId. */
+  | { mode: 'jwt'; secret: string; audience?: string; issuer?: string };
+
+export interface RateLimitOptions {
+  /** Tokens added per second (sustained messages per second). */
+  perSecond: number;
+  /** Bucket size: how many messages may arrive at once. */
+  burst: number;
+}
+
+export interface SlowConsumerOptions {
+  /** A client whose send buffer stays above this many bytes... */
+  maxBufferedBytes: number;
+  /** ...for longer than this is terminated as `slow_consumer`. */
+  graceMs: number;
+}
+
+export interface LifelineLimitOptions {
+  /** Who may connect. Default `{ mode: 'none' }`. */
+  auth?: AuthOptions;
+  /** Accepted `Origin` header values; empty or absent accepts any. */
+  allowedOrigins?: string[];
+  /** Upgrades beyond this many clients get HTTP 503. Default: open-file limit minus a reserve. */
+  maxClients?: number;
+  /** Largest accepted frame; a larger one closes the connection with 1009. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Per-client message rate. */
+  rateLimit?: RateLimitOptions;
+  slowConsumer?: SlowConsumerOptions;
+  /** A TCP connection that has not completed the upgrade by then is dropped. Default 10000. */
+  handshakeTimeoutMs?: number;
+  /** Accept binary frames (as JSON text). Default false: close with 1003. */
+  allowBinary?: boolean;
+}
+
+export type ResolvedLifelineOptions = Required<Omit<LifelineModuleOptions, keyof LifelineLimitOptions>> &
+  Required<LifelineLimitOptions>;

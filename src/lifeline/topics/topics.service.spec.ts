@@ -5,6 +5,7 @@ import { type ClientOptions, type RawData, WebSocket, WebSocketServer } from 'ws
 import { waitFor } from '../../../test/support/wait';
 import { TestClient } from '../../../test/support/ws-client';
 import { ClientRegistryService } from '../client-registry.service';
+import { resolveLifelineOptions } from '../lifeline.options';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { TopicsService } from './topics.service';
 
@@ -84,7 +85,7 @@ describe('TopicsService (real registry, real sockets)', () => {
 
   beforeEach(async () => {
     loop = await Loopback.start();
-    registry = new ClientRegistryService();
+    registry = new ClientRegistryService(resolveLifelineOptions({}));
     topics = new TopicsService(registry);
   });
 

@@ -1,0 +1,64 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { ClusterTopicsBridge } from './cluster-topics.bridge';
+import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
+import { ClusterHealthIndicator } from './cluster.health-indicator';
+import { clusterOptionsFromEnv } from './cluster.options';
+import { ClusterService } from './cluster.service';
+import type { ClusterOptions } from './interfaces/cluster-options.interface';
+import { NodeLeaseService } from './node-lease.service';
+import { NodeReaper } from './node-reaper.service';
+import { ClusterPresenceService } from './presence.service';
+import { RedisConnection } from './redis.connection';
+
+/**
+ * Cluster mode on Redis: node leases, presence, dead-node reaping, topics
+ * and direct frames across nodes. Global, so HealthController and an
+ * operator API can inject ClusterPresenceService / ClusterHealthIndicator
+ * with @Optional() and work unchanged in the in-memory mode. Needs
+ * LifelineModule (global), EventEmitterModule and a global ConfigModule.
+ */
+@Module({})
+export class ClusterModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: ClusterModule,
+      global: true,
+      imports: [TerminusModule],
+      providers: [
+        { provide: CLUSTER_OPTIONS, inject: [ConfigService], useFactory: clusterOptionsFromEnv },
+        { provide: ClusterKeys, inject: [CLUSTER_OPTIONS], useFactory: (o: ClusterOptions) => new ClusterKeys(o.keyPrefix) },
+        RedisConnection,
+        ClusterPresenceService,
+        NodeReaper,
+        NodeLeaseService,
+        ClusterTopicsBridge,
+        ClusterHealthIndicator,
+        ClusterService,
+      ],
+      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator],
+    };
+  }
+
+  /**
+   * forRoot() if REDIS_URL is set, else an empty module (the in-memory mode).
+   * Decided once the app's ConfigModule has loaded and validated the
+   * environment (it copies the variables of a .env file into process.env);
+   * `env` are the variables that win over process.env, as in AppModule. If
+   * the configuration is invalid, ConfigModule reports it and this resolves
+   * to the empty module.
+   */
+  static async whenConfigured(
+    configModule: Promise<DynamicModule>,
+    env?: Record<string, string>,
+  ): Promise<DynamicModule> {
+    try {
+      await configModule;
+    } catch {
+      return { module: ClusterModule };
+    }
+    const redisUrl = env && 'REDIS_URL' in env ? env.REDIS_URL : process.env.REDIS_URL;
+    return redisUrl?.trim() ? ClusterModule.forRoot() : { module: ClusterModule };
+  }
+}

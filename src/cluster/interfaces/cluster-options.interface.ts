@@ -1,0 +1,13 @@
+/** Cluster-mode settings, resolved from the environment (see clusterOptionsFromEnv). */
+export interface ClusterOptions {
+  /** redis:// or rediss:// URL. */
+  redisUrl: string;
+  /** This node's id; unique in the cluster. */
+  nodeId: string;
+  /** Prepended to every key and channel. */
+  keyPrefix: string;
+  /** Lease lifetime: a node that stops renewing is lost after this long. */
+  nodeTtlMs: number;
+  /** Lease renewal and dead-node check period: nodeTtlMs / 3. */
+  refreshMs: number;
+}

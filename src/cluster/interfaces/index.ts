@@ -1,0 +1,2 @@
+export * from './cluster-client-view.interface';
+export * from './cluster-options.interface';

@@ -1,0 +1,255 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { WebSocket } from 'ws';
+import { ClientRegistryService } from '../lifeline/client-registry.service';
+import {
+  type ClientConnectedEvent,
+  LifelineEvents,
+  type TopicSubscriptionEvent,
+} from '../lifeline/lifeline.events';
+import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_RESOURCE } from './cluster.constants';
+import type {
+  ClusterClientView,
+  ClusterView,
+  OutboundFrame,
+} from './interfaces/cluster-client-view.interface';
+import type { ClusterOptions } from './interfaces/cluster-options.interface';
+import { RedisConnection } from './redis.connection';
+
+/** What this node knows of one of its own clients. */
+interface LocalPresence {
+  connectedAt: number;
+  userId: string | null;
+  subscriptions: Set<string>;
+}
+
+/** The stored value: the hash field is the client id and the hash names the node. */
+interface StoredPresence {
+  connectedAt: number;
+  userId: string | null;
+  subscriptions: string[];
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function encode(entry: LocalPresence): string {
+  const stored: StoredPresence = {
+    connectedAt: entry.connectedAt,
+    userId: entry.userId,
+    subscriptions: [...entry.subscriptions],
+  };
+  return JSON.stringify(stored);
+}
+
+/** Parses a stored value; tolerates damage (a bad entry is shown with what could be read). */
+export function decodePresence(id: string, node: string, value: string): ClusterClientView {
+  let stored: Partial<StoredPresence> = {};
+  try {
+    stored = JSON.parse(value) as Partial<StoredPresence>;
+  } catch {
+    // keep the defaults below
+  }
+  return {
+    id,
+    node,
+    userId: typeof stored.userId === 'string' ? stored.userId : null,
+    connectedAt: typeof stored.connectedAt === 'number' ? stored.connectedAt : 0,
+    subscriptions: Array.isArray(stored.subscriptions) ? stored.subscriptions.filter((s) => typeof s === 'string') : [],
+  };
+}
+
+/**
+ * Cluster-wide presence: every client of this node has an entry in the
+ * node's hash, written on connect, kept current on (un)subscribe, and removed
+ * by the cleanup pipeline (the `presence` resource). Reads consider only
+ * nodes whose lease is alive, so the clients of a dead node vanish from every
+ * view the moment its lease expires, reaped or not.
+ *
+ * Writes that cannot reach Redis mark the presence dirty; NodeLeaseService
+ * then rewrites the node's whole hash from the local map when Redis is back.
+ *
+ * Public API for controllers: listClients(), view(), sendTo().
+ */
+@Injectable()
+export class ClusterPresenceService {
+  private readonly logger = new Logger('Cluster');
+  private readonly local = new Map<string, LocalPresence>();
+  private readonly ownKey: string;
+  private writeFailureLogged = false;
+  /** Redis may lack or hold stale entries of this node; a full rewrite is due. */
+  dirty = true;
+
+  constructor(
+    @Inject(CLUSTER_OPTIONS) private readonly options: ClusterOptions,
+    private readonly keys: ClusterKeys,
+    private readonly connection: RedisConnection,
+    private readonly registry: ClientRegistryService,
+  ) {
+    this.ownKey = keys.clients(options.nodeId);
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Clients of this node that have a presence entry. */
+  get localCount(): number {
+    return this.local.size;
+  }
+
+  @OnEvent(LifelineEvents.connected)
+  onConnected(event: ClientConnectedEvent): void {
+    const entry: LocalPresence = {
+      connectedAt: event.connectedAt,
+      userId: this.registry.get(event.clientId)?.userId ?? null,
+      subscriptions: new Set(),
+    };
+    this.local.set(event.clientId, entry);
+    // If the client is already gone, attach runs the disposer at once.
+    if (this.registry.attach(event.clientId, PRESENCE_RESOURCE, () => this.release(event.clientId))) {
+      this.write(event.clientId, entry);
+    }
+  }
+
+  @OnEvent(LifelineEvents.topicSubscribed)
+  onSubscribed({ clientId, topic }: TopicSubscriptionEvent): void {
+    const entry = this.local.get(clientId);
+    if (!entry) return;
+    entry.subscriptions.add(topic);
+    if (this.registry.has(clientId)) this.write(clientId, entry);
+  }
+
+  @OnEvent(LifelineEvents.topicUnsubscribed)
+  onUnsubscribed({ clientId, topic }: TopicSubscriptionEvent): void {
+    const entry = this.local.get(clientId);
+    if (!entry?.subscriptions.delete(topic)) return;
+    // A client on its way out loses its whole entry a moment later.
+    if (this.registry.has(clientId)) this.write(clientId, entry);
+  }
+
+  /**
+   * The cleanup step: forgets the client here and in Redis. A failed delete
+   * throws, so the pipeline logs and counts it; the rewrite that follows
+   * (dirty) removes the entry anyway. With Redis away there is nothing to
+   * try: the rewrite on reconnect is built from the local map, which no
+   * longer has the client.
+   */
+  async release(clientId: string): Promise<void> {
+    this.local.delete(clientId);
+    if (!this.connection.up) {
+      this.dirty = true;
+      return;
+    }
+    try {
+      await this.connection.commands.hdel(this.ownKey, clientId);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
+  /** [clientId, stored value] of every local client, for a full rewrite. */
+  snapshot(): [string, string][] {
+    const entries: [string, string][] = [];
+    for (const [id, entry] of this.local) entries.push([id, encode(entry)]);
+    return entries;
+  }
+
+  /** Ids of the nodes whose lease is alive (this one included if registered). */
+  async liveNodes(): Promise<string[]> {
+    const redis = this.connection.commands;
+    const members = await redis.smembers(this.keys.nodes);
+    if (members.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const node of members) pipeline.exists(this.keys.lease(node));
+    const results = await execPipeline(pipeline);
+    return members.filter((_, i) => results[i] === 1);
+  }
+
+  /** Live nodes and the clients they hold; entries of lapsed leases are not counted. */
+  async view(): Promise<ClusterView> {
+    const nodes = await this.liveNodes();
+    if (nodes.length === 0) return { nodes: 0, clients: 0 };
+    const pipeline = this.connection.commands.pipeline();
+    for (const node of nodes) pipeline.hlen(this.keys.clients(node));
+    const counts = await execPipeline(pipeline);
+    return { nodes: nodes.length, clients: counts.reduce<number>((sum, n) => sum + Number(n), 0) };
+  }
+
+  /** Every client of every node with a live lease. Rejects while Redis is unavailable. */
+  async listClients(): Promise<ClusterClientView[]> {
+    const nodes = await this.liveNodes();
+    if (nodes.length === 0) return [];
+    const pipeline = this.connection.commands.pipeline();
+    for (const node of nodes) pipeline.hgetall(this.keys.clients(node));
+    const hashes = await execPipeline(pipeline);
+    const clients: ClusterClientView[] = [];
+    hashes.forEach((hash, i) => {
+      for (const [id, value] of Object.entries(hash as Record<string, string>)) {
+        clients.push(decodePresence(id, nodes[i], value));
+      }
+    });
+    return clients;
+  }
+
+  /** The live node holding the client, or undefined. */
+  async ownerOf(clientId: string): Promise<string | undefined> {
+    if (this.registry.has(clientId)) return this.options.nodeId;
+    const nodes = await this.liveNodes();
+    if (nodes.length === 0) return undefined;
+    const pipeline = this.connection.commands.pipeline();
+    for (const node of nodes) pipeline.hexists(this.keys.clients(node), clientId);
+    const found = await execPipeline(pipeline);
+    return nodes.find((_, i) => found[i] === 1);
+  }
+
+  /**
+   * Sends a frame to a client wherever it is connected: directly if it is
+   * here, else through the holding node's inbox channel. Resolves true when
+   * the frame was sent here or handed to the live node that holds the
+   * client, false when no live node holds it (or Redis is unavailable and
+   * the client is not local). Delivery on the other node is best effort:
+   * the client may leave in the meantime.
+   */
+  async sendTo(clientId: string, frame: OutboundFrame): Promise<boolean> {
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    const record = this.registry.get(clientId);
+    if (record) {
+      if (record.socket.readyState !== WebSocket.OPEN) return false;
+      record.socket.send(text);
+      return true;
+    }
+    if (clientId.includes('\n') || !this.connection.up) return false;
+    const owner = await this.ownerOf(clientId);
+    if (owner === undefined || owner === this.options.nodeId) return false;
+    const receivers = await this.connection.commands.publish(this.keys.inbox(owner), `${clientId}\n${text}`);
+    return receivers > 0;
+  }
+
+  /** HSET one entry; with Redis away (or failing), leave it to the rewrite. */
+  private write(clientId: string, entry: LocalPresence): void {
+    if (!this.connection.up) {
+      this.dirty = true;
+      return;
+    }
+    this.connection.commands.hset(this.ownKey, clientId, encode(entry)).then(
+      () => (this.writeFailureLogged = false),
+      (err: unknown) => {
+        this.dirty = true;
+        if (this.writeFailureLogged) return;
+        this.writeFailureLogged = true;
+        this.logger.warn({ msg: 'presence write failed; rewriting when redis answers', clientId, error: errorText(err) });
+      },
+    );
+  }
+}
+
+/** Runs a pipeline; rejects with the first command error, else returns the results. */
+export async function execPipeline(pipeline: ReturnType<RedisConnection['commands']['pipeline']>): Promise<unknown[]> {
+  const results = await pipeline.exec();
+  if (!results) throw new Error('pipeline aborted');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { verify, type JwtPayload } from 'jsonwebtoken';
+import type { AuthOptions } from '../interfaces/lifeline-options.interface';
+
+export type AuthResult = { ok: true; userId: string | undefined } | { ok: false; message: string };
+
+/**
+ * The bearer token of an upgrade request: the Authorization header, or the
+ * `access_token` query parameter (browsers cannot set headers on a WebSocket).
+ */
+export function bearerToken(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return match?.[1];
+  }
+  try {
+    return new URL(request.url ?? '/', 'ws://localhost').searchParams.get('access_token') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fixed-length digests, so comparing takes the same time whatever the input. */
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** True if `token` is one of `accepted`; every candidate is compared, in constant time. */
+export function matchesAnyToken(token: string, accepted: readonly Buffer[]): boolean {
+  const candidate = digest(token);
+  let found = false;
+  for (const expected of accepted) found = timingSafeEqual(candidate, expected) || found;
+  return found;
+}
+
+export function tokenDigests(tokens: readonly string[]): Buffer[] {
+  return tokens.map(digest);
+}
+
+/** Checks a request against the auth mode. Messages never contain the token. */
+export function authenticate(request: IncomingMessage, auth: AuthOptions, digests: readonly Buffer[]): AuthResult {
+  if (auth.mode === 'none') return { ok: true, userId: undefined };
+  const token = bearerToken(request);
+  if (!token) return { ok: false, message: 'missing bearer token' };
+  if (auth.mode === 'token') {
+    return matchesAnyToken(token, digests) ? { ok: true, userId: undefined } : { ok: false, message: 'invalid token' };
+  }
+  try {
+    const claims = verify(token, auth.secret, {
+      algorithms: ['HS256'],
+      ...(auth.audience !== undefined && { audience: auth.audience }),
+      ...(auth.issuer !== undefined && { issuer: auth.issuer }),
+    }) as JwtPayload;
+    return { ok: true, userId: typeof claims.sub === 'string' ? claims.sub : undefined };
+  } catch (err) {
+    // jsonwebtoken's messages ("jwt expired", "invalid signature", …) carry no secret.
+    return { ok: false, message: err instanceof Error ? err.message : 'invalid token' };
+  }
+}

@@ -1,0 +1,113 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { IncomingMessage } from 'node:http';
+import { LifecycleContext } from '../cleanup/lifecycle-context';
+import { ClientRegistryService } from '../client-registry.service';
+import { LIFELINE_OPTIONS } from '../constants';
+import type { Admission } from '../interfaces/client-record.interface';
+import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
+import { LifecycleService } from '../lifecycle.service';
+import { LifelineEvents, type RejectionReason, type UpgradeRejectedEvent } from '../lifeline.events';
+import { authenticate, tokenDigests } from './credentials';
+
+export interface Refusal {
+  status: number;
+  reason: RejectionReason;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** Seconds a refused client should wait before retrying (capacity, shutdown). */
+const RETRY_AFTER_S = '5';
+
+/**
+ * Decides, before the upgrade, whether a request may become a client:
+ * shutdown → 503, capacity → 503 + Retry-After, origin → 403,
+ * authentication → 401, the gateway's guards → 403 (or their HttpException).
+ * A refused request never reaches the gateway or the registry, and is logged
+ * below error level: refusals are expected traffic, not faults.
+ */
+@Injectable()
+export class UpgradeGate {
+  private readonly logger = new Logger('Lifeline');
+  private readonly digests: Buffer[];
+  /** Upgrades admitted or being checked but not registered yet; they count against capacity. */
+  private pending = 0;
+
+  constructor(
+    @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
+    private readonly registry: ClientRegistryService,
+    private readonly lifecycle: LifecycleService,
+    private readonly context: LifecycleContext,
+    private readonly events: EventEmitter2,
+  ) {
+    this.digests = options.auth.mode === 'token' ? tokenDigests(options.auth.tokens) : [];
+  }
+
+  /**
+   * Checks a request. On admission the caller must call `settled()` once the
+   * upgrade finished or failed, so the capacity count stays exact.
+   */
+  async admit(request: IncomingMessage): Promise<Admission | Refusal> {
+    if (!this.lifecycle.accepting) {
+      return this.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': RETRY_AFTER_S });
+    }
+    if (this.registry.size + this.pending >= this.options.maxClients) {
+      return this.refuse(request, 503, 'capacity', `server at capacity (${this.options.maxClients} clients)`, {
+        'Retry-After': RETRY_AFTER_S,
+      });
+    }
+    const { allowedOrigins } = this.options;
+    if (allowedOrigins.length > 0 && !allowedOrigins.includes(request.headers.origin ?? '')) {
+      return this.refuse(request, 403, 'forbidden_origin', 'origin not allowed');
+    }
+    const auth = authenticate(request, this.options.auth, this.digests);
+    if (!auth.ok) return this.refuse(request, 401, 'unauthorized', auth.message);
+
+    this.pending++;
+    let admitted = false;
+    try {
+      await this.context.guardConnection(request, auth.userId);
+      admitted = true;
+      return { userId: auth.userId };
+    } catch (err) {
+      if (err instanceof HttpException) {
+        return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
+      }
+      this.logger.error({ msg: 'connection guard failed', error: err instanceof Error ? err.message : String(err) });
+      return this.refuse(request, 500, 'forbidden', 'connection check failed');
+    } finally {
+      if (!admitted) this.pending--;
+    }
+  }
+
+  /** The admitted upgrade has completed (or failed); it no longer counts as pending. */
+  settled(): void {
+    this.pending--;
+  }
+
+  /** Records a refusal decided elsewhere (unknown path, malformed request). */
+  refuse(
+    request: IncomingMessage,
+    status: number,
+    reason: RejectionReason,
+    message: string,
+    headers?: Record<string, string>,
+  ): Refusal {
+    const event: UpgradeRejectedEvent = { reason, status, remoteAddress: request.socket.remoteAddress };
+    this.logger.log({ msg: 'upgrade refused', reason, status, remoteAddress: event.remoteAddress, message });
+    this.events.emit(LifelineEvents.upgradeRejected, event);
+    return { status, reason, message, ...(headers && { headers }) };
+  }
+}
+
+export function isRefusal(value: Admission | Refusal): value is Refusal {
+  return 'status' in value;
+}
+
+function httpMessage(err: HttpException): string {
+  const response = err.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  return typeof message === 'string' ? message : err.message;
+}
