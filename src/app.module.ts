@@ -6,6 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { ClusterModule } from './cluster/cluster.module';
 import { type Env, validateEnv } from './config/env.validation';
 import { lifelineOptionsFromEnv } from './config/lifeline-options.factory';
+import { AdminModule } from './admin/admin.module';
 import { HealthModule } from './health/health.module';
 import { type LifelineGateway, LifelineModule } from './lifeline';
 import { MetricsModule } from './metrics/metrics.module';
@@ -27,13 +28,21 @@ export interface AppModuleOptions {
 export class AppModule {
   static forRoot(options: AppModuleOptions = {}): DynamicModule {
     const { env } = options;
-    const configModule = ConfigModule.forRoot({
-      isGlobal: true,
-      cache: true,
-      skipProcessEnv: true,
-      ignoreEnvFile: env !== undefined,
-      validate: (raw) => validateEnv({ ...raw, ...env }),
-    });
+    const configModule = ConfigModule.forRoot(
+      env === undefined
+        ? { isGlobal: true, cache: true, skipProcessEnv: true, validate: validateEnv }
+        : // Given variables only, and nothing written back to process.env (which
+          // `validate` would do), so apps in one test process cannot leak
+          // settings into each other.
+          {
+            isGlobal: true,
+            cache: true,
+            skipProcessEnv: true,
+            ignoreEnvFile: true,
+            validatePredefined: false,
+            load: [() => validateEnv(env)],
+          },
+    );
     return {
       module: AppModule,
       imports: [
@@ -63,6 +72,7 @@ export class AppModule {
         // Cluster mode on Redis, only when REDIS_URL is set; otherwise nothing changes.
         ClusterModule.whenConfigured(configModule, env),
         HealthModule,
+        AdminModule,
         MetricsModule,
         ...(options.imports ?? []),
       ],

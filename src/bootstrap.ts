@@ -1,10 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import type { Env } from './config/env.validation';
-import { LifelineWsAdapter } from './lifeline';
+import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
 
 export interface StartOptions extends AppModuleOptions {
   /** Use this logger instead of pino (tests capture logs this way). */
@@ -13,12 +15,25 @@ export interface StartOptions extends AppModuleOptions {
 
 /** Builds and starts the service; shared by main.ts and the e2e tests. */
 export async function startApp(options: StartOptions = {}): Promise<INestApplication> {
-  // Errors surface as a rejected promise (abortOnError: false), not process.abort().
-  const app = options.logger
-    ? await NestFactory.create(AppModule.forRoot(options), { logger: options.logger, abortOnError: false })
-    : await NestFactory.create(AppModule.forRoot(options), { bufferLogs: true, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+    // Errors surface as a rejected promise, not process.abort().
+    abortOnError: false,
+    ...(options.logger ? { logger: options.logger } : { bufferLogs: true }),
+  });
   if (!options.logger) app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new LifelineWsAdapter(app));
+
+  const lifeline = app.get<ResolvedLifelineOptions>(LIFELINE_OPTIONS);
+  // Any JSON value may be published over HTTP; nothing larger than a WebSocket frame may.
+  app.useBodyParser('json', { limit: lifeline.maxPayloadBytes, strict: false });
+
+  const api = new DocumentBuilder()
+    .setTitle('Lifeline operator API')
+    .setDescription('Clients, kicks and server-side publishing. Bearer ADMIN_TOKEN when set.')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, api));
+
   const config = app.get<ConfigService<Env, true>>(ConfigService);
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
   return app;

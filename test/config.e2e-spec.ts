@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { startApp } from '../src/bootstrap';
 import { EnvValidationError } from '../src/config/env.validation';
+import { CaptureLogger } from './support/capture-logger';
 import { freePort, MAIN, spawnService } from './support/service-process';
 import { TEST_ENV } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -29,7 +30,10 @@ describe('configuration at start-up', () => {
   });
 
   it('startApp rejects a bad environment with an EnvValidationError naming each variable', async () => {
-    const attempt = startApp({ env: { ...TEST_ENV, HEARTBEAT_INTERVAL_MS: 'abc', CLEANUP_STEP_TIMEOUT_MS: '-5' } });
+    const attempt = startApp({
+      env: { ...TEST_ENV, HEARTBEAT_INTERVAL_MS: 'abc', CLEANUP_STEP_TIMEOUT_MS: '-5' },
+      logger: new CaptureLogger(),
+    });
     await expect(attempt).rejects.toBeInstanceOf(EnvValidationError);
     await expect(attempt).rejects.toThrow(/HEARTBEAT_INTERVAL_MS[\s\S]*CLEANUP_STEP_TIMEOUT_MS/);
   });

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
+import { CLUSTER_DIRECTORY } from '../admin/cluster-directory';
 import { ClusterTopicsBridge } from './cluster-topics.bridge';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import { ClusterHealthIndicator } from './cluster.health-indicator';
@@ -36,18 +37,20 @@ export class ClusterModule {
         ClusterTopicsBridge,
         ClusterHealthIndicator,
         ClusterService,
+        // GET /clients?scope=cluster (the operator API injects it with @Optional()).
+        { provide: CLUSTER_DIRECTORY, useExisting: ClusterPresenceService },
       ],
-      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator],
+      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator, CLUSTER_DIRECTORY],
     };
   }
 
   /**
    * forRoot() if REDIS_URL is set, else an empty module (the in-memory mode).
    * Decided once the app's ConfigModule has loaded and validated the
-   * environment (it copies the variables of a .env file into process.env);
-   * `env` are the variables that win over process.env, as in AppModule. If
-   * the configuration is invalid, ConfigModule reports it and this resolves
-   * to the empty module.
+   * environment (it copies the variables of a .env file into process.env).
+   * `env`: AppModuleOptions.env, which AppModule then uses instead of
+   * process.env. If the configuration is invalid, ConfigModule reports it
+   * and this resolves to the empty module.
    */
   static async whenConfigured(
     configModule: Promise<DynamicModule>,
@@ -58,7 +61,7 @@ export class ClusterModule {
     } catch {
       return { module: ClusterModule };
     }
-    const redisUrl = env && 'REDIS_URL' in env ? env.REDIS_URL : process.env.REDIS_URL;
+    const redisUrl = env ? env.REDIS_URL : process.env.REDIS_URL;
     return redisUrl?.trim() ? ClusterModule.forRoot() : { module: ClusterModule };
   }
 }

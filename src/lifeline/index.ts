@@ -10,3 +10,4 @@ export { LifecycleService } from './lifecycle.service';
 export { TopicsService } from './topics/topics.service';
 export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 export { LifecycleCall } from './cleanup/lifecycle-call';
+export { ConnectionAttempt } from './upgrade/connection-attempt';

@@ -13,6 +13,7 @@ export class TestClient {
   readonly frames: Frame[] = [];
   pings = 0;
   closeCode: number | undefined;
+  closeReason: string | undefined;
   private waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   readonly closed: Promise<number>;
 
@@ -20,8 +21,9 @@ export class TestClient {
     socket.on('message', (raw: RawData) => this.receive(raw));
     socket.on('ping', () => this.pings++);
     this.closed = new Promise((resolve) =>
-      socket.on('close', (code) => {
+      socket.on('close', (code, reason) => {
         this.closeCode = code;
+        this.closeReason = reason.toString();
         resolve(code);
       }),
     );
@@ -35,6 +37,29 @@ export class TestClient {
       socket.once('open', () => resolve(client));
       socket.once('error', reject);
       socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    });
+  }
+
+  /**
+   * Tries an upgrade that is expected to be refused; resolves with the HTTP
+   * status, headers and parsed JSON body of the refusal.
+   */
+  static refusal(
+    url: string,
+    options: ClientOptions = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: unknown }> {
+    const socket = new WebSocket(url, options);
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => {
+        socket.terminate();
+        reject(new Error('upgrade was accepted'));
+      });
+      socket.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as unknown }));
+      });
+      socket.once('error', (err) => reject(err));
     });
   }
 

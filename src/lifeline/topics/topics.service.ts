@@ -4,8 +4,15 @@ import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
+import { BackpressureService } from '../limits/backpressure.service';
 
 const resourceName = (topic: string) => `topic:${topic}`;
+
+function sendIfOpen(client: ClientRecord, frame: string): boolean {
+  if (client.socket.readyState !== WebSocket.OPEN) return false;
+  client.socket.send(frame);
+  return true;
+}
 
 /** The frame every subscriber of `topic` gets for a publish of `data`. */
 export function messageFrame(topic: string, data: unknown): string {
@@ -37,6 +44,8 @@ export class TopicsService {
     private readonly registry: ClientRegistryService,
     /** Optional so the service also works outside Nest (specs); emits subscription changes. */
     @Optional() @Inject(EventEmitter2) private readonly events?: EventEmitter2,
+    /** Watches for slow consumers; optional so specs can use the service alone. */
+    @Optional() private readonly backpressure?: BackpressureService,
   ) {}
 
   /** Idempotent. Returns false if the client is no longer live. */
@@ -92,9 +101,8 @@ export class TopicsService {
     let delivered = 0;
     for (const client of set) {
       // Unregistered clients are on their way out; their release step is pending.
-      if (client.socket.readyState !== WebSocket.OPEN || !this.registry.has(client.id)) continue;
-      client.socket.send(frame);
-      delivered++;
+      if (!this.registry.has(client.id)) continue;
+      if (this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame)) delivered++;
     }
     return delivered;
   }

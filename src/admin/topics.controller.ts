@@ -1,0 +1,42 @@
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  UnsupportedMediaTypeException,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { TopicsService } from '../lifeline';
+import { AdminTokenGuard } from './admin-token.guard';
+import { topicParam } from './admin.schemas';
+import { ZodValidationPipe } from './zod-validation.pipe';
+
+@ApiTags('topics')
+@ApiBearerAuth()
+@UseGuards(AdminTokenGuard)
+@Controller('topics')
+export class TopicsController {
+  constructor(private readonly topics: TopicsService) {}
+
+  @Post(':topic/messages')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Publish a message to the subscribers of a topic' })
+  @ApiParam({ name: 'topic', description: '1-256 characters, no white space' })
+  @ApiBody({ description: 'any JSON value, up to MAX_PAYLOAD_BYTES', schema: {} })
+  @ApiAcceptedResponse({ description: '{ topic, recipients } — recipients on this node' })
+  publish(
+    @Param('topic', new ZodValidationPipe(topicParam, 'topic')) topic: string,
+    @Headers('content-type') contentType: string | undefined,
+    @Body() body: unknown,
+  ): { topic: string; recipients: number } {
+    // Without a JSON content type the parser leaves {} behind, which would be published.
+    if (!/^application\/json\b/i.test(contentType ?? '')) {
+      throw new UnsupportedMediaTypeException('the body must be JSON (Content-Type: application/json)');
+    }
+    return { topic, recipients: this.topics.publish(topic, body) };
+  }
+}
