@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
@@ -8,6 +9,7 @@ import { type Env, validateEnv } from './config/env.validation';
 import { lifelineOptionsFromEnv } from './config/lifeline-options.factory';
 import { AdminModule } from './admin/admin.module';
 import { HealthModule } from './health/health.module';
+import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule } from './lifeline';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -45,6 +47,7 @@ export class AppModule {
     );
     return {
       module: AppModule,
+      providers: [{ provide: APP_FILTER, useClass: ClientErrorFilter }],
       imports: [
         configModule,
         LoggerModule.forRootAsync({

@@ -21,7 +21,6 @@ type Joined = TestClient & { id: string };
 
 /** Scheduling slack on a busy CI box, on top of the bounds the design promises. */
 const SLACK_MS = 600;
-const CLUSTER_VARIABLES = ['REDIS_URL', 'REDIS_KEY_PREFIX', 'NODE_ID', 'NODE_TTL_MS'];
 
 const sorted = (ids: string[]) => [...ids].sort();
 const messages = (client: TestClient) => client.frames.filter((f) => f.event === 'message');
@@ -94,6 +93,13 @@ describe('cluster mode: three real nodes on one Redis', () => {
     }
     expect(sorted(await redis.smembers(key.nodes()))).toEqual(sorted(nodes.map((n) => n.id)));
 
+    // The operator API's cluster scope lists the same, from any node.
+    const page = (await c.get('/clients?scope=cluster&limit=1000')).body as { items: { id: string; node: string }[]; total: number };
+    expect(page.total).toBe(6);
+    expect(sorted(page.items.map((i) => `${i.node}/${i.id}`))).toEqual(
+      sorted([...onA.map((cl) => `${a.id}/${cl.id}`), ...onB.map((cl) => `${b.id}/${cl.id}`), ...onC.map((cl) => `${c.id}/${cl.id}`)]),
+    );
+
     // Subscriptions are part of presence and stay current.
     const subscriber = onB[0];
     const storedSubscriptions = async () =>
@@ -156,7 +162,7 @@ describe('cluster mode: three real nodes on one Redis', () => {
     expect(await nodeLost()).toBe(3);
   });
 
-  it('a publish on node A reaches the subscribers on A, B and C exactly once each, in order', async () => {
+  it('a publish on node A (WebSocket) or C (HTTP) reaches the subscribers on A, B and C exactly once each, in order', async () => {
     const [onA, onB, onC] = await joinEach([2, 2, 1]);
     const [publisher, localSubscriber] = onA;
     const [remote1, outsider] = onB;
@@ -170,12 +176,21 @@ describe('cluster mode: three real nodes on one Redis', () => {
     await outsider.next('subscribed');
 
     for (let n = 1; n <= 3; n++) publisher.send('publish', { topic: 'prices', data: { n } });
-
     await waitFor(() => subscribers.every((s) => messages(s).length >= 3), 'every subscriber got 3 messages', 3000);
+
+    // The HTTP publish of the operator API, on node C, spans the cluster too.
+    const res = await fetch(`${nodes[2].baseUrl}/topics/prices/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ n: 4 }),
+    });
+    expect(res.status).toBe(202);
+    await waitFor(() => subscribers.every((s) => messages(s).length >= 4), 'every subscriber got the HTTP publish', 3000);
+
     // Time for a duplicate to arrive, if one were on its way.
     await sleep(300);
     for (const client of subscribers) {
-      expect(messages(client).map((f) => f.data)).toEqual([1, 2, 3].map((n) => ({ topic: 'prices', data: { n } })));
+      expect(messages(client).map((f) => f.data)).toEqual([1, 2, 3, 4].map((n) => ({ topic: 'prices', data: { n } })));
     }
     expect(messages(outsider)).toEqual([]);
     expect(messages(publisher)).toEqual([]);
@@ -187,8 +202,6 @@ describe('cluster mode: three real nodes on one Redis', () => {
     afterEach(async () => {
       await t?.close();
       t = undefined;
-      // ConfigModule copies validated variables into process.env; keep later apps in-memory.
-      for (const name of CLUSTER_VARIABLES) delete process.env[name];
     });
 
     it('lists cluster-wide presence of live leases only, and sendTo routes a frame to the node holding the client', async () => {

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { WebSocket } from 'ws';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ClientRegistryService } from '../lifeline/client-registry.service';
+import { BackpressureService } from '../lifeline/limits/backpressure.service';
 import { type TopicBus, TopicsService } from '../lifeline/topics/topics.service';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
+import { sendFrame } from './presence.service';
 import { RedisConnection } from './redis.connection';
 
 /** `<json [origin node, topic]>\n<frame>`: the topic may hold anything, the header is one line. */
@@ -53,6 +54,7 @@ export class ClusterTopicsBridge implements TopicBus {
     private readonly connection: RedisConnection,
     private readonly topics: TopicsService,
     private readonly registry: ClientRegistryService,
+    @Optional() private readonly backpressure?: BackpressureService,
   ) {
     this.inbox = keys.inbox(options.nodeId);
   }
@@ -99,7 +101,7 @@ export class ClusterTopicsBridge implements TopicBus {
       const newline = message.indexOf('\n');
       if (newline < 0) return;
       const record = this.registry.get(message.slice(0, newline));
-      if (record?.socket.readyState === WebSocket.OPEN) record.socket.send(message.slice(newline + 1));
+      if (record) sendFrame(record, message.slice(newline + 1), this.backpressure);
     }
   }
 }

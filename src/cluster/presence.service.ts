@@ -1,12 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../lifeline/client-registry.service';
+import type { ClientRecord } from '../lifeline/interfaces/client-record.interface';
 import {
   type ClientConnectedEvent,
   LifelineEvents,
   type TopicSubscriptionEvent,
 } from '../lifeline/lifeline.events';
+import { BackpressureService } from '../lifeline/limits/backpressure.service';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_RESOURCE } from './cluster.constants';
 import type {
   ClusterClientView,
@@ -31,6 +33,17 @@ interface StoredPresence {
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Sends a text frame to a local client if its socket is open, through the
+ * slow-consumer watch when there is one (as topic fan-out does).
+ */
+export function sendFrame(record: ClientRecord, frame: string, backpressure?: BackpressureService): boolean {
+  if (backpressure) return backpressure.send(record, frame);
+  if (record.socket.readyState !== WebSocket.OPEN) return false;
+  record.socket.send(frame);
+  return true;
+}
 
 function encode(entry: LocalPresence): string {
   const stored: StoredPresence = {
@@ -84,6 +97,7 @@ export class ClusterPresenceService {
     private readonly keys: ClusterKeys,
     private readonly connection: RedisConnection,
     private readonly registry: ClientRegistryService,
+    @Optional() private readonly backpressure?: BackpressureService,
   ) {
     this.ownKey = keys.clients(options.nodeId);
   }
@@ -214,11 +228,7 @@ export class ClusterPresenceService {
   async sendTo(clientId: string, frame: OutboundFrame): Promise<boolean> {
     const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
     const record = this.registry.get(clientId);
-    if (record) {
-      if (record.socket.readyState !== WebSocket.OPEN) return false;
-      record.socket.send(text);
-      return true;
-    }
+    if (record) return sendFrame(record, text, this.backpressure);
     if (clientId.includes('\n') || !this.connection.up) return false;
     const owner = await this.ownerOf(clientId);
     if (owner === undefined || owner === this.options.nodeId) return false;

@@ -31,6 +31,7 @@ export interface HealthBody {
 export class ClusterNode {
   private readonly clients: TestClient[] = [];
   private stdout = '';
+  private stderr = '';
 
   private constructor(
     readonly id: string,
@@ -39,6 +40,7 @@ export class ClusterNode {
     readonly exited: Promise<Exited>,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
   }
 
   static async start(id: string, env: Record<string, string>): Promise<ClusterNode> {
@@ -93,7 +95,9 @@ export class ClusterNode {
   async ready(timeoutMs = 10_000): Promise<void> {
     await waitFor(
       async () => {
-        if (!this.alive) throw new Error(`node ${this.id} exited:\n${this.stdout.slice(-2000)}`);
+        if (!this.alive) {
+          throw new Error(`node ${this.id} exited:\n${this.stderr.slice(-2000)}\n${this.stdout.slice(-2000)}`);
+        }
         try {
           return (await this.health()).status === 200;
         } catch {

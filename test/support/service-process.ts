@@ -12,9 +12,19 @@ export interface Exited {
   stderr: string;
 }
 
-/** Runs the built service (dist/main.js) as a real child process. */
-export function spawnService(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exited> } {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * Runs the built service (dist/main.js) as a real child process, optionally
+ * under a lower open-file limit (through the shell's ulimit, then exec).
+ */
+export function spawnService(
+  env: Record<string, string>,
+  options: { openFiles?: number } = {},
+): { child: ChildProcess; exited: Promise<Exited> } {
+  const [command, args] =
+    options.openFiles === undefined
+      ? [process.execPath, [MAIN]]
+      : ['/bin/bash', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$1"`, process.execPath, MAIN]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -40,4 +50,26 @@ export async function freePort(): Promise<number> {
   server.close();
   if (typeof address !== 'object' || address === null) throw new Error('no port');
   return address.port;
+}
+
+/** Polls GET url until it answers 200 (the service is up). */
+export async function waitUntilUp(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The JSON log lines a service printed. */
+export function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

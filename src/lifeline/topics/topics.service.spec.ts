@@ -7,7 +7,9 @@ import { TestClient } from '../../../test/support/ws-client';
 import { ClientRegistryService } from '../client-registry.service';
 import { resolveLifelineOptions } from '../lifeline.options';
 import type { ClientRecord } from '../interfaces/client-record.interface';
-import { TopicsService } from './topics.service';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
+import { messageFrame, type TopicBus, TopicsService } from './topics.service';
 
 interface Connection {
   /** The server-side socket, as the gateway would get it. */
@@ -234,5 +236,117 @@ describe('TopicsService (real registry, real sockets)', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(topics.topicCount).toBe(0);
     expect(topics.publish('news', 1)).toBe(0);
+  });
+});
+
+describe('TopicsService: the bus (cluster mode) and subscription events', () => {
+  let loop: Loopback;
+  let registry: ClientRegistryService;
+  let events: EventEmitter2;
+  let topics: TopicsService;
+  let changes: string[];
+
+  const join = async (): Promise<Subscriber> => {
+    const connection = await loop.connect();
+    const received: string[] = [];
+    connection.client.socket.on('message', (raw: RawData) => received.push(textOf(raw)));
+    return { record: registry.register(connection.socket, connection.request), connection, received };
+  };
+
+  /** A bus that records what it was handed. */
+  const recordingBus = () => {
+    const forwarded: [string, string][] = [];
+    const bus: TopicBus = { forward: (topic, frame) => forwarded.push([topic, frame]) };
+    return { bus, forwarded };
+  };
+
+  beforeEach(async () => {
+    loop = await Loopback.start();
+    registry = new ClientRegistryService(resolveLifelineOptions({}));
+    events = new EventEmitter2();
+    topics = new TopicsService(registry, events);
+    changes = [];
+    events.on(LifelineEvents.topicSubscribed, (e: TopicSubscriptionEvent) => changes.push(`+${e.topic}:${e.clientId}`));
+    events.on(LifelineEvents.topicUnsubscribed, (e: TopicSubscriptionEvent) => changes.push(`-${e.topic}:${e.clientId}`));
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await loop.close();
+  });
+
+  it('without a bus, publish is local, as in the in-memory mode', async () => {
+    const s = await join();
+    topics.subscribe(s.record, 't');
+    expect(topics.distributed).toBe(false);
+    expect(topics.publish('t', 1)).toBe(1);
+    await waitFor(() => s.received.length > 0, 'received', 2000);
+    expect(s.received).toEqual([messageFrame('t', 1)]);
+  });
+
+  it('with a bus, publish delivers locally once and forwards the same frame, serialised once', async () => {
+    const s = await join();
+    topics.subscribe(s.record, 't');
+    const { bus, forwarded } = recordingBus();
+    topics.setBus(bus);
+    expect(topics.distributed).toBe(true);
+
+    const stringify = jest.spyOn(JSON, 'stringify');
+    expect(topics.publish('t', { x: 1 })).toBe(1);
+    const serialisations = stringify.mock.calls.length;
+    stringify.mockRestore();
+
+    expect(serialisations).toBe(1);
+    const frame = '{"event":"message","data":{"topic":"t","data":{"x":1}}}';
+    expect(forwarded).toEqual([['t', frame]]);
+    await waitFor(() => s.received.length > 0, 'received', 2000);
+    await sleep(30);
+    expect(s.received).toEqual([frame]);
+  });
+
+  it('with a bus, a topic without local subscribers is still forwarded (other nodes may have some)', () => {
+    const { bus, forwarded } = recordingBus();
+    topics.setBus(bus);
+    expect(topics.publish('elsewhere', 'x')).toBe(0);
+    expect(forwarded).toEqual([['elsewhere', messageFrame('elsewhere', 'x')]]);
+    expect(topics.topicCount).toBe(0);
+  });
+
+  it('deliverLocal and deliverFrame never use the bus', async () => {
+    const s = await join();
+    topics.subscribe(s.record, 't');
+    const { bus, forwarded } = recordingBus();
+    topics.setBus(bus);
+    expect(topics.deliverLocal('t', 'a')).toBe(1);
+    expect(topics.deliverFrame('t', '{"event":"message","data":{"topic":"t","data":"b"}}')).toBe(1);
+    expect(topics.deliverFrame('nobody', 'x')).toBe(0);
+    expect(forwarded).toEqual([]);
+    await waitFor(() => s.received.length === 2, 'both received', 2000);
+    expect(s.received).toEqual([messageFrame('t', 'a'), '{"event":"message","data":{"topic":"t","data":"b"}}']);
+
+    topics.setBus(undefined);
+    topics.publish('t', 'c');
+    expect(forwarded).toEqual([]);
+  });
+
+  it('emits one event per subscription change: subscribe, unsubscribe, and release on disconnect', async () => {
+    const a = await join();
+    const b = await join();
+    topics.subscribe(a.record, 'news');
+    topics.subscribe(a.record, 'news'); // not a change
+    topics.subscribe(a.record, 'sport');
+    topics.subscribe(b.record, 'news');
+    topics.unsubscribe(a.record, 'news');
+    topics.unsubscribe(a.record, 'news'); // not a change either
+    expect(changes).toEqual([`+news:${a.record.id}`, `+sport:${a.record.id}`, `+news:${b.record.id}`, `-news:${a.record.id}`]);
+
+    changes.length = 0;
+    registry.unregister(a.record.id);
+    for (const resource of registry.takeResources(a.record)) await resource.dispose();
+    expect(changes).toEqual([`-sport:${a.record.id}`]);
+    // A subscribe refused for a departed client is no change.
+    expect(topics.subscribe(a.record, 'late')).toBe(false);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(changes).toEqual([`-sport:${a.record.id}`]);
   });
 });
