@@ -33,7 +33,7 @@ describe('graceful shutdown of the built service (real child process)', () => {
     child.kill('SIGTERM');
     await waitFor(async () => (await fetch(`${base}/health/ready`)).status === 503, 'readiness 503', 1000);
     const readySeenMs = Date.now() - signalledAt;
-    const ready = (await (await fetch(`${base}/health/ready`)).json()) as unknown;
+    const ready = (await (await fetch(`${base}/health/ready`)).json());
     // Terminus reports its own shutdown state once its hook has run; both are 503.
     expect(ready).toMatchObject({ status: expect.stringMatching(/^(error|shutting_down)$/) });
     expect(await TestClient.refusal(ws)).toMatchObject({ status: 503, body: { message: 'server shutting down' } });
