@@ -25,6 +25,13 @@ export interface AppModuleOptions {
   imports?: DynamicModule['imports'];
 }
 
+/** pino-http's request serializer, minus any `access_token` in the logged URL. */
+function withoutAccessToken(req: { url?: string }): { url?: string } {
+  return req.url?.includes('access_token=')
+    ? { ...req, url: req.url.replace(/([?&]access_token=)[^&]*/g, '$1[Redacted]') }
+    : req;
+}
+
 /** Composes config, logging, the Lifeline core, health and metrics. */
 @Module({})
 export class AppModule {
@@ -59,6 +66,7 @@ export class AppModule {
               autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
               // Credentials never reach the log.
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],
+              serializers: { req: withoutAccessToken },
               // Human-readable only when a person is watching a terminal.
               ...(process.stdout.isTTY && { transport: { target: 'pino-pretty', options: { singleLine: true } } }),
             },
