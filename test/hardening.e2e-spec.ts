@@ -62,6 +62,7 @@ describe('authentication and origin, before the upgrade', () => {
       expect((refusal.body as { message: string }).message).toMatch(message);
     }
     expect(t.registry.size).toBe(1);
+    expect(await t.metric('lifeline_rejections_total', { reason: 'unauthorized' })).toBe(3);
     expect(leaks(t, [good, expired, forged, otherAudience, SECRET])).toEqual([]);
   });
 
@@ -231,5 +232,7 @@ describe('limits', () => {
     await sleep(400);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     expect(t.registry.has(client.id)).toBe(true);
+    expect(t.registry.size).toBe(1);
+    expect(await t.metric('lifeline_rejections_total', { reason: 'handshake_timeout' })).toBe(1);
   });
 });

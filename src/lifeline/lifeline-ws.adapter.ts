@@ -4,6 +4,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { filter, type Observable } from 'rxjs';
 import { type RawData, WebSocket, type WebSocketServer } from 'ws';
@@ -87,8 +88,14 @@ export class LifelineWsAdapter extends WsAdapter {
     // ws clears the socket timeout once an upgrade completes (setSocket), so
     // this only cuts connections that never finish one; plain HTTP
     // connections idle that long are closed too, which keep-alive tolerates.
-    httpServer.on('connection', (socket: Duplex & { setTimeout(ms: number, cb: () => void): void }) => {
-      socket.setTimeout(handshakeTimeoutMs, () => socket.destroy());
+    // Connections that carried a plain HTTP request are not handshakes that timed out.
+    const served = new WeakSet<Socket>();
+    httpServer.on('request', (request: http.IncomingMessage) => served.add(request.socket));
+    httpServer.on('connection', (socket: Socket) => {
+      socket.setTimeout(handshakeTimeoutMs, () => {
+        if (!served.has(socket)) this.gate.handshakeTimedOut(socket.remoteAddress);
+        socket.destroy();
+      });
     });
     httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.routeUpgrade(port, request, socket, head);

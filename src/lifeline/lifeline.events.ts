@@ -76,7 +76,9 @@ export type RejectionReason =
   | 'capacity'
   | 'forbidden_origin'
   | 'unauthorized'
-  | 'forbidden';
+  | 'forbidden'
+  /** The TCP connection did not complete an upgrade (or any request) in time. */
+  | 'handshake_timeout';
 
 export interface UpgradeRejectedEvent {
   reason: RejectionReason;

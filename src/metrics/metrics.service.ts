@@ -22,6 +22,7 @@ const REJECTION_REASONS: readonly RejectionReason[] = [
   'forbidden_origin',
   'unauthorized',
   'forbidden',
+  'handshake_timeout',
 ];
 
 /**

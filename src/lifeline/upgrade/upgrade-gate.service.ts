@@ -86,6 +86,13 @@ export class UpgradeGate {
     this.pending--;
   }
 
+  /** A connection was dropped for not completing its upgrade in time. */
+  handshakeTimedOut(remoteAddress: string | undefined): void {
+    const event: UpgradeRejectedEvent = { reason: 'handshake_timeout', status: 0, remoteAddress };
+    this.logger.log({ msg: 'handshake timed out', reason: event.reason, remoteAddress });
+    this.events.emit(LifelineEvents.upgradeRejected, event);
+  }
+
   /** Records a refusal decided elsewhere (unknown path, malformed request). */
   refuse(
     request: IncomingMessage,
