@@ -1,0 +1,71 @@
+'use strict';
+/**
+ * The four servers of every run. `env` maps the scenario's heartbeat
+ * ({ intervalMs, timeoutMs }) onto each server's own settings; `deadline`
+ * says by when each promises to drop a peer that stopped answering, from the
+ * moment it stopped.
+ */
+
+const SERVERS = [
+  {
+    id: 'lifeline',
+    label: 'Lifeline',
+    entry: 'dist/main.js',
+    client: 'ws',
+    zombieClient: 'ws',
+    countFromHealth: true,
+    heartbeat: 'protocol ping per client, sliced sweep (every interval) + deadline pass (timeout later)',
+    env: ({ intervalMs, timeoutMs }) => ({
+      HEARTBEAT_INTERVAL_MS: String(intervalMs),
+      HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
+      LOG_LEVEL: 'warn',
+    }),
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    deadline: ({ intervalMs, timeoutMs }) => intervalMs + timeoutMs,
+    deadlineText: 'interval + timeout (+ one sweep)',
+  },
+  {
+    id: 'plain-ws',
+    label: 'plain ws',
+    entry: 'bench/servers/plain-ws.js',
+    client: 'ws',
+    zombieClient: 'ws',
+    heartbeat: 'ws README recipe: isAlive flag, one setInterval, terminate()',
+    env: ({ intervalMs }) => ({ HEARTBEAT_INTERVAL_MS: String(intervalMs) }),
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    // Muted just after a sweep: its flag is reset at the next one and checked at the one after.
+    deadline: ({ intervalMs }) => 2 * intervalMs,
+    deadlineText: '2 × interval',
+  },
+  {
+    id: 'socketio',
+    label: 'Socket.IO',
+    entry: 'bench/servers/socketio.js',
+    client: 'sio',
+    zombieClient: 'eio',
+    heartbeat: 'engine.io ping per socket (own timer), pingInterval = interval, pingTimeout = timeout',
+    env: ({ intervalMs, timeoutMs }) => ({
+      HEARTBEAT_INTERVAL_MS: String(intervalMs),
+      HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
+    }),
+    url: (port, kind) => (kind === 'sio' ? `http://127.0.0.1:${port}` : `ws://127.0.0.1:${port}`),
+    deadline: ({ intervalMs, timeoutMs }) => intervalMs + timeoutMs,
+    deadlineText: 'pingInterval + pingTimeout',
+  },
+  {
+    id: 'nest-wsadapter',
+    label: 'Nest WsAdapter',
+    entry: 'bench/servers/nest-wsadapter.js',
+    client: 'ws',
+    zombieClient: 'ws',
+    heartbeat: 'none',
+    env: () => ({}),
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    deadline: () => Number.POSITIVE_INFINITY,
+    deadlineText: 'never (no heartbeat)',
+  },
+];
+
+const BASELINE = 'plain-ws';
+
+module.exports = { SERVERS, BASELINE };
