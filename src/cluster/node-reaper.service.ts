@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline/lifeline.events';
 import { CLUSTER_OPTIONS, ClusterKeys, REAP_EMIT_BATCH } from './cluster.constants';
@@ -78,7 +79,7 @@ export class NodeReaper {
     const flat = reply.map(String);
     const clients: string[] = [];
     const now = Date.now();
-    this.logger.warn({ msg: 'node lost', node, clients: flat.length / 2, reaper: this.options.nodeId });
+    const started = performance.now();
     for (let i = 0; i < flat.length; i += 2) {
       const view = decodePresence(flat[i], node, flat[i + 1]);
       clients.push(view.id);
@@ -92,6 +93,13 @@ export class NodeReaper {
       // Tens of thousands of events must not hold the event loop in one go.
       if (clients.length % REAP_EMIT_BATCH === 0) await nextTurn();
     }
+    this.logger.warn({
+      msg: 'node lost',
+      node,
+      clients: clients.length,
+      reaper: this.options.nodeId,
+      emitMs: Math.round(performance.now() - started),
+    });
     return { node, clients };
   }
 

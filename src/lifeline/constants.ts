@@ -30,6 +30,5 @@ export const CloseCodes = {
   messageTooBig: 1009,
 } as const;
 
-/** Close code and reason sent to clients when the server goes down. */
-export const CLOSE_GOING_AWAY = 1001;
+/** Close reason sent with CloseCodes.goingAway when the server goes down. */
 export const SHUTDOWN_CLOSE_REASON = 'server shutting down';

@@ -11,3 +11,5 @@ export { TopicsService } from './topics/topics.service';
 export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 export { LifecycleCall } from './cleanup/lifecycle-call';
 export { ConnectionAttempt } from './upgrade/connection-attempt';
+export { BackpressureService } from './limits/backpressure.service';
+export { UpgradeGate } from './upgrade/upgrade-gate.service';

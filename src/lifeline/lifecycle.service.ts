@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { CleanupPipeline } from './cleanup/cleanup.pipeline';
 import { ClientRegistryService } from './client-registry.service';
-import { CLOSE_GOING_AWAY, LIFELINE_OPTIONS, SHUTDOWN_CLOSE_REASON } from './constants';
+import { CloseCodes, LIFELINE_OPTIONS, SHUTDOWN_CLOSE_REASON } from './constants';
 import { HeartbeatService } from './heartbeat.service';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import type { DisconnectReason } from './interfaces/disconnect-reason';
@@ -60,7 +60,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
 
   open(socket: WebSocket, request: IncomingMessage | undefined): ClientRecord | undefined {
     if (this.shuttingDown) {
-      socket.close(CLOSE_GOING_AWAY, SHUTDOWN_CLOSE_REASON);
+      socket.close(CloseCodes.goingAway, SHUTDOWN_CLOSE_REASON);
       return undefined;
     }
     const record = this.registry.register(socket, request);
@@ -136,7 +136,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     this.heartbeat.stop();
     for (const record of this.registry.values()) {
       if (record.socket.readyState === WebSocket.OPEN) {
-        record.socket.close(CLOSE_GOING_AWAY, SHUTDOWN_CLOSE_REASON);
+        record.socket.close(CloseCodes.goingAway, SHUTDOWN_CLOSE_REASON);
       }
     }
     const graceOver = sleep(this.options.shutdownGraceMs, 'timeout' as const, { ref: false });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  BackpressureService,
   type CleanupFailedEvent,
   type ClientDisconnectedEvent,
   ClientRegistryService,
@@ -96,7 +97,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(clients: ClientRegistryService) {
+  constructor(clients: ClientRegistryService, backpressure: BackpressureService) {
+    new Gauge({
+      name: 'lifeline_slow_consumers',
+      help: 'Clients whose send buffer is over SLOW_CONSUMER_MAX_BUFFERED_BYTES now.',
+      registers: [this.registry],
+      collect() {
+        this.set(backpressure.flaggedCount);
+      },
+    });
     new Gauge({
       name: 'lifeline_clients_connected',
       help: 'Clients in the registry now.',

@@ -41,9 +41,6 @@ export interface ClientRecord {
   resources: ClientResource[] | undefined;
 }
 
-/** A read-only view for code outside the lifeline module. */
-export type ClientInfo = Readonly<Omit<ClientRecord, 'resources' | 'socket'>>;
-
 /** What the upgrade gate learned about a connection; the registry stores it. */
 export interface Admission {
   userId: string | undefined;
