@@ -92,7 +92,8 @@ describe('churn', () => {
         const n = started++;
         const client = await TestClient.join(t.wsUrl);
         client.send('subscribe', { topic: `churn-${n % 7}` });
-        await client.next('subscribed');
+        // A liveness wait, not a timing assertion: generous for a loaded CI machine.
+        await client.next('subscribed', 15_000);
         client.destroy();
         await client.closed;
       }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ClientRegistryService } from '../lifeline/client-registry.service';
 import { BackpressureService } from '../lifeline/limits/backpressure.service';
-import { type TopicBus, TopicsService } from '../lifeline/topics/topics.service';
+import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline/topics/topics.service';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { sendFrame } from './presence.service';
@@ -68,6 +68,8 @@ export class ClusterTopicsBridge implements TopicBus {
       this.logger.warn({ msg: 'subscribe failed', error: err instanceof Error ? err.message : String(err) });
     });
     this.topics.setBus(this);
+    // A burst of big fan-outs must not hold the event loop past the lease renewal.
+    this.topics.sendsPerTurn = FANOUT_SENDS_PER_TURN;
   }
 
   /** Publishes become local only again. */
@@ -75,6 +77,7 @@ export class ClusterTopicsBridge implements TopicBus {
     if (!this.started) return;
     this.started = false;
     this.topics.setBus(undefined);
+    this.topics.sendsPerTurn = Number.POSITIVE_INFINITY;
     this.connection.subscriber.off('message', this.listener);
   }
 
@@ -94,7 +97,10 @@ export class ClusterTopicsBridge implements TopicBus {
       const decoded = decodeTopicMessage(message);
       if (!decoded || decoded.origin === this.options.nodeId) return;
       this.received++;
-      this.topics.deliverFrame(decoded.topic, decoded.frame);
+      // ioredis hands over every message of a socket read at once; deliver()
+      // spreads big fan-outs over turns of the event loop, so timers (the
+      // lease renewal above all) still run during a burst.
+      this.topics.deliver(decoded.topic, decoded.frame);
       return;
     }
     if (channel === this.inbox) {

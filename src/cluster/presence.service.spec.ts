@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deleteKeys, inspector, uniquePrefix } from '../../test/support/cluster-nodes';
 import { clusterOptions, UnitNode } from '../../test/support/cluster-unit';
 import { waitFor } from '../../test/support/wait';
+import { FANOUT_SENDS_PER_TURN } from '../lifeline/topics/topics.service';
 import { decodePresence } from './presence.service';
 
 const TTL = 1500;
@@ -136,6 +137,9 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
 
   it('publishes cross nodes once each; the origin skips its own echo; sendTo uses the holder inbox', async () => {
     const [a, b] = await Promise.all([start('a', { bridge: true }), start('b', { bridge: true })]);
+    // Cluster mode spreads big fan-outs over event-loop turns; the in-memory mode does not.
+    expect(a.topics.sendsPerTurn).toBe(FANOUT_SENDS_PER_TURN);
+    expect(a.topics.distributed).toBe(true);
     const onA = a.connect();
     const onB = b.connect();
     a.topics.subscribe(onA.record, 't');

@@ -91,6 +91,13 @@ describe('validateEnv', () => {
     expect(rejectionOf(raw).message).toContain(message);
   });
 
+  it('never echoes a credential back in the message', () => {
+    const message = rejectionOf({ REDIS_URL: 'http://user:hunter2-password@host', AUTH_JWT_SECRET: 'short-secret' }).message;
+    expect(message).toContain('REDIS_URL: must be a redis:// or rediss:// URL');
+    expect(message).toContain('AUTH_JWT_SECRET: must be at least 32 characters (value not shown)');
+    expect(message).not.toMatch(/hunter2|short-secret/);
+  });
+
   it('accepts numbers as well as strings', () => {
     expect(validateEnv({ PORT: 8080 }).PORT).toBe(8080);
   });

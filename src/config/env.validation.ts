@@ -117,6 +117,9 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Never echoed back in a validation message: they hold credentials. */
+const SECRET_VARIABLES = new Set(['AUTH_TOKENS', 'AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'REDIS_URL']);
+
 export class EnvValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -142,7 +145,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   throw new EnvValidationError(
     result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      const got = key in input ? ` (got "${String(input[key])}")` : '';
+      const got = !(key in input) ? '' : SECRET_VARIABLES.has(key) ? ' (value not shown)' : ` (got "${String(input[key])}")`;
       return `${key}: ${issue.message}${got}`;
     }),
   );

@@ -78,8 +78,8 @@ export class TestClient {
     this.socket.send(text);
   }
 
-  /** The next received frame with this event (already queued ones count). */
-  next(event: string, timeoutMs = 3000): Promise<Frame> {
+  /** The next received frame with this event (already queued ones count); a liveness wait. */
+  next(event: string, timeoutMs = 10_000): Promise<Frame> {
     const index = this.frames.findIndex((f) => f.event === event);
     if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { resolveLifelineOptions } from '../lifeline.options';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
-import { messageFrame, type TopicBus, TopicsService } from './topics.service';
+import { FANOUT_SENDS_PER_TURN, messageFrame, type TopicBus, TopicsService } from './topics.service';
 import { type Connection, Loopback } from '../../../test/support/loopback';
 
 function textOf(raw: RawData): string {
@@ -299,5 +299,73 @@ describe('TopicsService: the bus (cluster mode) and subscription events', () => 
     expect(topics.subscribe(a.record, 'late')).toBe(false);
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(changes).toEqual([`-sport:${a.record.id}`]);
+  });
+});
+
+describe('TopicsService: fan-out budget per event-loop turn', () => {
+  /** A socket stand-in that keeps what was sent. */
+  const fakeSocket = () => {
+    const sent: string[] = [];
+    return { sent, socket: { readyState: WebSocket.OPEN, send: (frame: string) => sent.push(frame) } };
+  };
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('has no budget unless one is set (the in-memory mode), and cluster mode budget keeps ordinary fan-outs synchronous', () => {
+    const topics = new TopicsService(new ClientRegistryService(resolveLifelineOptions({})));
+    expect(topics.sendsPerTurn).toBe(Number.POSITIVE_INFINITY);
+    expect(FANOUT_SENDS_PER_TURN).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('without a budget, every fan-out is synchronous however many there are', () => {
+    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const topics = new TopicsService(registry);
+    const clients = Array.from({ length: 50 }, fakeSocket);
+    for (const c of clients) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 't');
+    for (let n = 0; n < 400; n++) expect(topics.publish('t', n)).toBe(50);
+    expect(topics.pendingCount).toBe(0);
+    expect(clients[49].sent).toHaveLength(400);
+  });
+
+  it('defers fan-outs past the budget to later turns, one share per turn, in order, each exactly once', async () => {
+    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const topics = new TopicsService(registry);
+    topics.sendsPerTurn = 10;
+    const clients = Array.from({ length: 4 }, fakeSocket);
+    for (const c of clients) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 't');
+
+    const returned = Array.from({ length: 10 }, (_, n) => topics.publish('t', n));
+
+    // 4 subscribers, budget 10: publishes 0-2 go out now (12 sends), the other 7 wait.
+    expect(returned).toEqual(Array(10).fill(4));
+    expect(clients[0].sent).toHaveLength(3);
+    expect(topics.pendingCount).toBe(7);
+    // Each later turn sends one share (3 fan-outs here); timers and I/O run in between.
+    await nextTurn();
+    expect(topics.pendingCount).toBe(4);
+    await nextTurn();
+    expect(topics.pendingCount).toBe(1);
+    await nextTurn();
+    expect(topics.pendingCount).toBe(0);
+    for (const c of clients) expect(c.sent).toEqual(Array.from({ length: 10 }, (_, n) => messageFrame('t', n)));
+
+    // With the backlog gone and a new turn, a publish is synchronous again.
+    await nextTurn();
+    expect(topics.publish('t', 'again')).toBe(4);
+    expect(clients[3].sent).toHaveLength(11);
+  });
+
+  it('never splits one fan-out, even one larger than the budget, and keeps deliveries behind waiting ones', async () => {
+    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const topics = new TopicsService(registry);
+    topics.sendsPerTurn = 2;
+    const big = Array.from({ length: 5 }, fakeSocket);
+    for (const c of big) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 'big');
+
+    expect(topics.publish('big', 1)).toBe(5); // all five at once
+    expect(big.map((c) => c.sent.length)).toEqual([1, 1, 1, 1, 1]);
+    expect(topics.deliver('big', messageFrame('big', 2))).toBe(5); // deferred: 5 subscribers now
+    expect(topics.deliverFrame('big', messageFrame('big', 'direct'))).toBe(5); // deliverFrame ignores the budget
+    await nextTurn();
+    expect(big[0].sent).toEqual([messageFrame('big', 1), messageFrame('big', 'direct'), messageFrame('big', 2)]);
   });
 });

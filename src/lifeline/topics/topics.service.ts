@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
@@ -20,10 +20,22 @@ export function messageFrame(topic: string, data: unknown): string {
 }
 
 /**
+ * Sends one event-loop turn may make before further fan-outs wait for the
+ * next turn, so a burst of publishes to a big audience cannot hold the event
+ * loop (heartbeat, health, the cluster lease) for seconds. A fan-out is never
+ * split: one message reaches all of a node's subscribers in one go. Cluster
+ * mode sets it (a stall past the lease gets a node declared lost); the
+ * in-memory mode keeps its unlimited synchronous fan-out.
+ */
+export const FANOUT_SENDS_PER_TURN = 10_000;
+/** Fan-outs that may wait for a later turn; more are dropped, counted and logged. */
+export const MAX_PENDING_FANOUTS = 100_000;
+
+/**
  * Carries a publish beyond this process. TopicsService delivers to its own
  * subscribers itself, then hands the serialised frame to the bus, if one is
  * set; the bus must deliver it to the subscribers of every *other* node once
- * (each of them calls deliverFrame() there). Cluster mode sets one; without
+ * (each of them calls deliver() there). Cluster mode sets one; without
  * a bus a publish is local, as in the in-memory mode.
  */
 export interface TopicBus {
@@ -37,8 +49,20 @@ export interface TopicBus {
  */
 @Injectable()
 export class TopicsService {
+  private readonly logger = new Logger('Lifeline');
   private readonly subscribers = new Map<string, Set<ClientRecord>>();
   private bus: TopicBus | undefined;
+  /** Fan-outs waiting for a later turn, [topic, frame], oldest at pendingHead. */
+  private pending: [string, string][] = [];
+  private pendingHead = 0;
+  private drainScheduled = false;
+  private sentThisTurn = 0;
+  private turnResetScheduled = false;
+  private overflowLogged = false;
+  /** Sends per event-loop turn before fan-outs are deferred; unlimited unless set (FANOUT_SENDS_PER_TURN). */
+  sendsPerTurn = Number.POSITIVE_INFINITY;
+  /** Fan-outs dropped because MAX_PENDING_FANOUTS were waiting. */
+  droppedFanouts = 0;
 
   constructor(
     private readonly registry: ClientRegistryService,
@@ -72,15 +96,18 @@ export class TopicsService {
   }
 
   /**
-   * Publishes to every subscriber: this node's at once, every other node's
-   * through the bus (cluster mode). Returns how many subscribers on this node
-   * got it. The frame is serialised once, not once per subscriber.
+   * Publishes to every subscriber: this node's now (or in a later turn of
+   * the event loop if this one has already sent its share, see
+   * FANOUT_SENDS_PER_TURN), every other node's through the bus (cluster
+   * mode). Returns how many subscribers on this node it was sent to, or, if
+   * deferred, how many there are now. The frame is serialised once, not once
+   * per subscriber.
    */
   publish(topic: string, data: unknown): number {
     // Nothing to serialise for nobody: no local subscriber and no other node.
     if (!this.bus && !this.subscribers.has(topic)) return 0;
     const frame = messageFrame(topic, data);
-    const delivered = this.deliverFrame(topic, frame);
+    const delivered = this.deliver(topic, frame);
     this.bus?.forward(topic, frame);
     return delivered;
   }
@@ -88,12 +115,34 @@ export class TopicsService {
   /** Sends to this node's live subscribers only, never through the bus; returns how many got it. */
   deliverLocal(topic: string, data: unknown): number {
     if (!this.subscribers.has(topic)) return 0;
-    return this.deliverFrame(topic, messageFrame(topic, data));
+    return this.deliver(topic, messageFrame(topic, data));
   }
 
   /**
-   * Sends an already serialised frame (see messageFrame) to this node's live
-   * subscribers of `topic`; a bus calls this for publishes from other nodes.
+   * Delivers an already serialised frame (see messageFrame) to this node's
+   * subscribers of `topic`: at once if this turn's budget allows and nothing
+   * is waiting, else after the fan-outs already waiting (order is kept). A
+   * bus calls this for publishes from other nodes. Returns the number sent,
+   * or for a deferred fan-out the number of subscribers now.
+   */
+  deliver(topic: string, frame: string): number {
+    if (this.pendingCount === 0 && this.sentThisTurn < this.sendsPerTurn) return this.deliverFrame(topic, frame);
+    if (this.pendingCount >= MAX_PENDING_FANOUTS) {
+      this.droppedFanouts++;
+      if (!this.overflowLogged) {
+        this.overflowLogged = true;
+        this.logger.warn({ msg: 'fan-out backlog full; dropping messages', pending: this.pendingCount, topic });
+      }
+      return 0;
+    }
+    this.pending.push([topic, frame]);
+    this.scheduleDrain();
+    return this.subscriberCount(topic);
+  }
+
+  /**
+   * Sends an already serialised frame to this node's live subscribers of
+   * `topic` now, whatever the budget; returns how many got it.
    */
   deliverFrame(topic: string, frame: string): number {
     const set = this.subscribers.get(topic);
@@ -104,7 +153,13 @@ export class TopicsService {
       if (!this.registry.has(client.id)) continue;
       if (this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame)) delivered++;
     }
+    this.countSends(delivered);
     return delivered;
+  }
+
+  /** Fan-outs waiting for a later turn of the event loop. */
+  get pendingCount(): number {
+    return this.pending.length - this.pendingHead;
   }
 
   /** Routes publishes to other nodes too (cluster mode); undefined = local only. */
@@ -125,6 +180,42 @@ export class TopicsService {
   get topicCount(): number {
     return this.subscribers.size;
   }
+
+  private countSends(sent: number): void {
+    this.sentThisTurn += sent;
+    if (this.turnResetScheduled) return;
+    this.turnResetScheduled = true;
+    setImmediate(() => {
+      this.sentThisTurn = 0;
+      this.turnResetScheduled = false;
+    });
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(this.drain);
+  }
+
+  /** One turn's share of the waiting fan-outs; timers and I/O run before the next share. */
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    while (this.pendingCount > 0 && this.sentThisTurn < this.sendsPerTurn) {
+      const [topic, frame] = this.pending[this.pendingHead++];
+      this.deliverFrame(topic, frame);
+    }
+    if (this.pendingCount > 0) {
+      if (this.pendingHead >= 1024 && this.pendingHead * 2 >= this.pending.length) {
+        this.pending = this.pending.slice(this.pendingHead);
+        this.pendingHead = 0;
+      }
+      this.scheduleDrain();
+      return;
+    }
+    this.pending = [];
+    this.pendingHead = 0;
+    this.overflowLogged = false;
+  };
 
   private remove(topic: string, client: ClientRecord): void {
     const set = this.subscribers.get(topic);
