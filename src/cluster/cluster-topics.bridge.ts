@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ClientRegistryService } from '../lifeline/client-registry.service';
-import { BackpressureService } from '../lifeline/limits/backpressure.service';
-import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline/topics/topics.service';
+import { ClientRegistryService } from '../lifeline';
+import { BackpressureService } from '../lifeline';
+import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { sendFrame } from './presence.service';

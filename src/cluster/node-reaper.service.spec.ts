@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { deleteKeys, inspector, uniquePrefix } from '../../test/support/cluster-nodes';
 import { clusterOptions, UnitNode } from '../../test/support/cluster-unit';
-import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline/lifeline.events';
+import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline';
 
 /** Real Redis (127.0.0.1:6379 or LIFELINE_TEST_REDIS_URL), keys under a unique prefix. */
 describe('NodeReaper (real Redis)', () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline/lifeline.events';
+import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys, REAP_EMIT_BATCH } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { decodePresence, execPipeline } from './presence.service';

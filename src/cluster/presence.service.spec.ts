@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deleteKeys, inspector, uniquePrefix } from '../../test/support/cluster-nodes';
 import { clusterOptions, UnitNode } from '../../test/support/cluster-unit';
 import { waitFor } from '../../test/support/wait';
-import { FANOUT_SENDS_PER_TURN } from '../lifeline/topics/topics.service';
+import { FANOUT_SENDS_PER_TURN } from '../lifeline';
 import { decodePresence } from './presence.service';
 
 const TTL = 1500;

@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WebSocket } from 'ws';
-import { ClientRegistryService } from '../lifeline/client-registry.service';
-import type { ClientRecord } from '../lifeline/interfaces/client-record.interface';
+import { ClientRegistryService } from '../lifeline';
+import type { ClientRecord } from '../lifeline';
 import {
   type ClientConnectedEvent,
   LifelineEvents,
   type TopicSubscriptionEvent,
-} from '../lifeline/lifeline.events';
-import { BackpressureService } from '../lifeline/limits/backpressure.service';
+} from '../lifeline';
+import { BackpressureService } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_RESOURCE } from './cluster.constants';
 import type {
   ClusterClientView,

@@ -1,6 +1,6 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { ClusterHealthIndicator } from '../cluster/cluster.health-indicator';
+import { ClusterHealthIndicator } from '../cluster';
 import { WebSocketHealthIndicator } from './websocket.health-indicator';
 
 @Controller('health')

@@ -7,7 +7,7 @@ export { LifelineWsAdapter } from './lifeline-ws.adapter';
 export { ClientRegistryService } from './client-registry.service';
 export { HeartbeatService, type HeartbeatStatus } from './heartbeat.service';
 export { LifecycleService } from './lifecycle.service';
-export { TopicsService } from './topics/topics.service';
+export { FANOUT_SENDS_PER_TURN, messageFrame, type TopicBus, TopicsService } from './topics/topics.service';
 export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 export { LifecycleCall } from './cleanup/lifecycle-call';
 export { ConnectionAttempt } from './upgrade/connection-attempt';
