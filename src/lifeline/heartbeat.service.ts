@@ -15,7 +15,7 @@ import { ClientRegistryService } from './client-registry.service';
 import { HEARTBEAT_DEADLINE_NAME, HEARTBEAT_INTERVAL_NAME, LIFELINE_OPTIONS } from './constants';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
-import { type ClientReapedEvent, LifelineEvents, type PongEvent, type SweepEvent } from './lifeline.events';
+import { type ClientReapedEvent, LifelineEvents, type SweepEvent } from './lifeline.events';
 
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
@@ -63,6 +63,8 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   private busy = false;
   private stopped = true;
   private lastSweepAt: number | undefined;
+  /** Round trips measured since the last sweep event. */
+  private rttSamplesMs: number[] = [];
   /** Counters since start; metrics mirror them through events. */
   readonly stats = { sweeps: 0, skippedTicks: 0, pings: 0, reaped: 0, pingsToClosed: 0, failures: 0 };
 
@@ -150,7 +152,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     }
     this.lastSweepAt = Date.now();
     this.stats.sweeps++;
-    const event: SweepEvent = { durationMs: performance.now() - started, ...totals };
+    const rttSamplesMs = this.rttSamplesMs;
+    this.rttSamplesMs = [];
+    const event: SweepEvent = { durationMs: performance.now() - started, ...totals, rttSamplesMs };
     this.events.emit(LifelineEvents.swept, event);
     this.scheduleDeadlinePass();
     return event;
@@ -259,7 +263,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     if (record.pingSentAt === undefined) return;
     record.rttMs = performance.now() - record.pingSentAt;
     record.pingSentAt = undefined;
-    const event: PongEvent = { clientId: record.id, rttMs: record.rttMs };
-    this.events.emit(LifelineEvents.pong, event);
+    // Batched into the next sweep event: one emit per sweep, not one per client.
+    this.rttSamplesMs.push(record.rttMs);
   }
 }

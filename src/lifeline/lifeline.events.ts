@@ -5,7 +5,6 @@ export const LifelineEvents = {
   connected: 'lifeline.client.connected',
   disconnected: 'lifeline.client.disconnected',
   reaped: 'lifeline.client.reaped',
-  pong: 'lifeline.heartbeat.pong',
   swept: 'lifeline.heartbeat.swept',
   pingToClosed: 'lifeline.heartbeat.ping-to-closed',
   cleanupFailed: 'lifeline.cleanup.failed',
@@ -36,11 +35,6 @@ export interface ClientReapedEvent {
   waitedMs: number | undefined;
 }
 
-export interface PongEvent {
-  clientId: string;
-  rttMs: number;
-}
-
 export interface SweepEvent {
   /** Wall time from first to last client, yields included. */
   durationMs: number;
@@ -50,6 +44,11 @@ export interface SweepEvent {
   pinged: number;
   reaped: number;
   failures: number;
+  /**
+   * Ping round trips (ms) measured since the previous sweep event; each
+   * client's latest is also on its record (rttMs).
+   */
+  rttSamplesMs: number[];
 }
 
 export interface CleanupFailedEvent {

@@ -8,7 +8,6 @@ import {
   ClientRegistryService,
   DISCONNECT_REASONS,
   LifelineEvents,
-  type PongEvent,
   type RejectionReason,
   type SweepEvent,
   type UpgradeRejectedEvent,
@@ -144,11 +143,7 @@ export class MetricsService {
     this.sweeps.inc();
     this.sweepDuration.observe(event.durationMs / 1000);
     this.longestSlice.set(event.longestSliceMs / 1000);
-  }
-
-  @OnEvent(LifelineEvents.pong)
-  onPong(event: PongEvent): void {
-    this.rtt.observe(event.rttMs / 1000);
+    for (const ms of event.rttSamplesMs) this.rtt.observe(ms / 1000);
   }
 
   @OnEvent(LifelineEvents.pingToClosed)
