@@ -41,6 +41,9 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly registry: ClientRegistryService;
   private readonly lifecycle: LifecycleService;
   private readonly events: EventEmitter2;
+  /** TCP connections that have not completed a request yet, with their deadline. */
+  private readonly pendingHandshakes = new Map<Socket, number>();
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -84,28 +87,54 @@ export class LifelineWsAdapter extends WsAdapter {
   ): http.Server | undefined {
     if (this.httpServersRegistry.has(port)) return undefined;
     this.httpServersRegistry.set(port, httpServer);
-    const handshakeTimeoutMs = this.options.handshakeTimeoutMs;
-    // ws clears the socket timeout once an upgrade completes (setSocket), so
-    // this only cuts connections that never finish one; plain HTTP
-    // connections idle that long are closed too, which keep-alive tolerates.
-    // Connections that carried a plain HTTP request are not handshakes that timed out.
-    const served = new WeakSet<Socket>();
-    httpServer.on('request', (request: http.IncomingMessage) => served.add(request.socket));
-    httpServer.on('connection', (socket: Socket) => {
-      socket.setTimeout(handshakeTimeoutMs, () => {
-        if (!served.has(socket)) this.gate.handshakeTimedOut(socket.remoteAddress);
-        socket.destroy();
-      });
-    });
+    this.watchHandshakes(httpServer);
     httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.routeUpgrade(port, request, socket, head);
     });
     return httpServer;
   }
 
+  /**
+   * Drops TCP connections that have not completed a request within
+   * HANDSHAKE_TIMEOUT_MS. One shared timer over a map of pending sockets,
+   * rather than socket.setTimeout: a socket keeps its (cleared) Timeout and
+   * bound callback for life, which every WebSocket would then carry.
+   */
+  private watchHandshakes(httpServer: http.Server): void {
+    const timeoutMs = this.options.handshakeTimeoutMs;
+    httpServer.on('connection', (socket: Socket) => this.pendingHandshakes.set(socket, performance.now() + timeoutMs));
+    // A plain HTTP request is not a handshake; Node's own timeouts govern it.
+    httpServer.on('request', (request: http.IncomingMessage) => this.pendingHandshakes.delete(request.socket));
+    this.handshakeTimer ??= setInterval(() => this.dropStaleHandshakes(), Math.max(20, Math.floor(timeoutMs / 4)));
+    this.handshakeTimer.unref();
+  }
+
+  private dropStaleHandshakes(now = performance.now()): void {
+    for (const [socket, deadline] of this.pendingHandshakes) {
+      if (socket.destroyed) {
+        this.pendingHandshakes.delete(socket);
+      } else if (now >= deadline) {
+        this.pendingHandshakes.delete(socket);
+        this.gate.handshakeTimedOut(socket.remoteAddress);
+        socket.destroy();
+      }
+    }
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.handshakeTimer) clearInterval(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.pendingHandshakes.clear();
+    await super.dispose();
+  }
+
   private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // The upgrade request is complete: from here on the gate decides, promptly.
+    this.pendingHandshakes.delete(request.socket);
     // Errors on a socket we may be refusing must not become unhandled events.
-    socket.on('error', () => undefined);
+    // A module-level function: a closure here would share this function's
+    // context and keep `request` (headers and all) alive for the socket's life.
+    socket.on('error', ignoreError);
     let pathname: string;
     try {
       // A fixed base: the Host header is client input and may not parse.
@@ -124,6 +153,8 @@ export class LifelineWsAdapter extends WsAdapter {
       if (socket.destroyed) return;
       setAdmission(request, decision);
       server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+      // ws has its own error handling on the socket now.
+      socket.removeListener('error', ignoreError);
     } finally {
       // Registration happened synchronously inside handleUpgrade, or not at all.
       this.gate.settled();
@@ -173,6 +204,10 @@ export class LifelineWsAdapter extends WsAdapter {
       error: () => send(client, errorFrame('internal_error', 'the server failed to handle this message', event)),
     });
   }
+}
+
+function ignoreError(): void {
+  // Deliberately empty: see routeUpgrade.
 }
 
 function textOf(raw: RawData): string {
