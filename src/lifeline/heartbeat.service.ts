@@ -60,7 +60,10 @@ export interface HeartbeatStatus {
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Lifeline');
   private readonly startedAt = Date.now();
-  private busy = false;
+  /** A sweep (ping pass) is running; the next tick is skipped, never overlapped. */
+  private sweeping = false;
+  /** The deadline pass under way, if any; a sweep waits for it instead of skipping. */
+  private checking: Promise<void> | undefined;
   private stopped = true;
   private lastSweepAt: number | undefined;
   /** Round trips measured since the last sweep event. */
@@ -138,17 +141,20 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
    * undefined when skipped because the previous sweep is still running.
    */
   async sweep(): Promise<SweepEvent | undefined> {
-    if (this.busy || this.stopped) {
+    if (this.sweeping || this.stopped) {
       this.stats.skippedTicks++;
       return undefined;
     }
-    this.busy = true;
+    this.sweeping = true;
     const started = performance.now();
     let totals: PassTotals;
     try {
+      // A deadline pass still running is not a reason to skip this tick:
+      // skipping would leave every client a whole interval without a ping.
+      await this.checking;
       totals = await this.pass(true);
     } finally {
-      this.busy = false;
+      this.sweeping = false;
     }
     this.lastSweepAt = Date.now();
     this.stats.sweeps++;
@@ -175,12 +181,15 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   /** Reaps clients whose ping is past its deadline; sends no pings. */
   async checkDeadlines(): Promise<void> {
     // A running sweep reaps overdue clients itself.
-    if (this.busy || this.stopped) return;
-    this.busy = true;
+    if (this.sweeping || this.checking || this.stopped) return;
+    this.checking = this.pass(false).then(
+      () => undefined,
+      (err: unknown) => this.sweepFailed(err),
+    );
     try {
-      await this.pass(false);
+      await this.checking;
     } finally {
-      this.busy = false;
+      this.checking = undefined;
     }
   }
 
