@@ -26,6 +26,8 @@ interface PassTotals {
   reaped: number;
   failures: number;
   longestSliceMs: number;
+  /** performance.now() of the earliest deadline still ahead (a ping not yet overdue). */
+  nextDeadlineAt: number;
 }
 
 export interface HeartbeatStatus {
@@ -66,6 +68,11 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   private checking: Promise<void> | undefined;
   private stopped = true;
   private lastSweepAt: number | undefined;
+  /**
+   * Least time between deadline passes: each walks every client, so while a
+   * sweep's pings fall due one after another they are checked in steps.
+   */
+  private readonly deadlineGapMs: number;
   /** Round trips measured since the last sweep event. */
   private rttSamplesMs: number[] = [];
   /** Counters since start; metrics mirror them through events. */
@@ -87,6 +94,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
   ) {
+    this.deadlineGapMs = Math.max(5, Math.ceil(options.heartbeatTimeoutMs / 10));
     const recordPong = (socket: WebSocket) => this.recordPong(socket);
     this.onPong = function (this: WebSocket) {
       recordPong(this);
@@ -160,21 +168,28 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     this.stats.sweeps++;
     const rttSamplesMs = this.rttSamplesMs;
     this.rttSamplesMs = [];
-    const event: SweepEvent = { durationMs: performance.now() - started, ...totals, rttSamplesMs };
+    const { nextDeadlineAt, ...counts } = totals;
+    const event: SweepEvent = { durationMs: performance.now() - started, ...counts, rttSamplesMs };
     this.events.emit(LifelineEvents.swept, event);
-    this.scheduleDeadlinePass();
+    this.scheduleDeadlinePass(nextDeadlineAt);
     return event;
   }
 
-  private scheduleDeadlinePass(): void {
-    if (this.stopped) return;
+  /**
+   * Checks again when the earliest outstanding ping falls due. Pings go out
+   * over the whole sweep, so a fixed "timeout after the sweep" would give the
+   * first clients a deadline of timeout + sweep + pass; following the
+   * earliest deadline keeps every client's close near its own timeout.
+   */
+  private scheduleDeadlinePass(at: number): void {
+    if (this.stopped || at === Number.POSITIVE_INFINITY) return;
     if (this.scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)) {
       this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
     }
     const timer = setTimeout(() => {
       this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
       this.checkDeadlines().catch((err: unknown) => this.sweepFailed(err));
-    }, this.options.heartbeatTimeoutMs);
+    }, Math.max(this.deadlineGapMs, Math.ceil(at - performance.now())));
     this.scheduler.addTimeout(HEARTBEAT_DEADLINE_NAME, timer);
   }
 
@@ -183,7 +198,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     // A running sweep reaps overdue clients itself.
     if (this.sweeping || this.checking || this.stopped) return;
     this.checking = this.pass(false).then(
-      () => undefined,
+      (totals) => this.scheduleDeadlinePass(totals.nextDeadlineAt),
       (err: unknown) => this.sweepFailed(err),
     );
     try {
@@ -194,7 +209,14 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async pass(sendPings: boolean): Promise<PassTotals> {
-    const totals: PassTotals = { clients: 0, pinged: 0, reaped: 0, failures: 0, longestSliceMs: 0 };
+    const totals: PassTotals = {
+      clients: 0,
+      pinged: 0,
+      reaped: 0,
+      failures: 0,
+      longestSliceMs: 0,
+      nextDeadlineAt: Number.POSITIVE_INFINITY,
+    };
     let sliceStart = performance.now();
     // A live Map iterator: clients removed meanwhile are skipped, none copied.
     for (const record of this.registry.values()) {
@@ -230,12 +252,17 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         if (waited >= this.options.heartbeatTimeoutMs) {
           totals.reaped++;
           this.reap(record, 'heartbeat_timeout', waited);
+        } else {
+          totals.nextDeadlineAt = Math.min(totals.nextDeadlineAt, record.pingSentAt + this.options.heartbeatTimeoutMs);
         }
         return;
       }
       if (!sendPings) return;
       record.pingSentAt = now;
       socket.ping(undefined, undefined, this.onPingWritten);
+      if (now + this.options.heartbeatTimeoutMs < totals.nextDeadlineAt) {
+        totals.nextDeadlineAt = now + this.options.heartbeatTimeoutMs;
+      }
       totals.pinged++;
       this.stats.pings++;
     } catch (err) {
