@@ -8,11 +8,12 @@
  *
  * Client kinds:
  *   ws   `ws` WebSocket speaking Lifeline's `{event, data}` frames
+ *   eio  Socket.IO v5 / engine.io v4 spoken by a raw `ws` client: the same
+ *        frames socket.io-client sends, at the cost of a `ws` client. Also
+ *        the only way to make a Socket.IO zombie: socket.io-client runs its
+ *        own ping timer and would close a muted connection by itself
  *   sio  socket.io-client 4, transports: ['websocket'], no reconnection
- *   eio  a raw Socket.IO v5 / engine.io v4 client over `ws`; used for
- *        zombies, because socket.io-client runs its own ping timer and would
- *        close a muted connection by itself, which would hide the server's
- *        behaviour
+ *        (--sio-client=official)
  *
  * Requests: { id, cmd, args }; answers: { id, ok, result | error }.
  */

@@ -27,7 +27,7 @@ const {
   usage,
   withTimeout,
 } = require('./lib/harness');
-const { benchmarksMarkdown, evaluateTargets, allTables, targetsTable, label } = require('./lib/report');
+const { allTables, benchmarksMarkdown, evaluateTargets, label, targetsTable, writeBenchmarksDoc } = require('./lib/report');
 const SCENARIOS = require('./lib/scenarios');
 const { SERVERS } = require('./lib/servers');
 const { chart } = require('./lib/svg');
@@ -118,7 +118,12 @@ const HELP = `Usage: node bench/run.js [options]   (npm run bench -- [options])
   --no-doc                do not rewrite BENCHMARKS.md
   --no-pin                do not pin processes to cores with taskset
   --profile               CPU profile + heap snapshots of the servers (bench/results/profiles)
+  --sio-client=raw|official  Socket.IO load: raw protocol over ws (default) or socket.io-client
+  --report                no run: rebuild chart.svg and BENCHMARKS.md from <out>/latest.json
+                          (after editing bench/ANALYSIS.md, say)
   --help
+
+A/B a candidate change: BENCH_LIFELINE_ENTRY=<other build>/main.js, BENCH_LIFELINE_NODE_ARGS="-r <preload>"
 
 Environment overrides: ${Object.values(DEFAULTS)
   .map(([, env]) => env)
@@ -152,6 +157,13 @@ function parseArgs(argv) {
         break;
       case 'profile':
         opts.profile = true;
+        break;
+      case 'report':
+        opts.reportOnly = true;
+        break;
+      case 'sio-client':
+        if (!['raw', 'official'].includes(value)) throw new Error('--sio-client must be raw or official');
+        opts.sioClient = value;
         break;
       case 'help':
       case 'h':
@@ -215,6 +227,15 @@ function machine() {
     versions: Object.fromEntries(
       ['ws', 'socket.io', 'socket.io-client', '@nestjs/platform-ws', '@nestjs/core'].map((p) => [p, version(p)]),
     ),
+    // Which ws each server really runs on: Nest's WsAdapter (so Lifeline) and
+    // engine.io load their own nested copy when npm did not dedupe it.
+    wsPerServer: {
+      lifeline: version('@nestjs/platform-ws/node_modules/ws') === 'n/a' ? version('ws') : version('@nestjs/platform-ws/node_modules/ws'),
+      'plain-ws': version('ws'),
+      socketio: version('engine.io/node_modules/ws') === 'n/a' ? version('ws') : version('engine.io/node_modules/ws'),
+      'nest-wsadapter':
+        version('@nestjs/platform-ws/node_modules/ws') === 'n/a' ? version('ws') : version('@nestjs/platform-ws/node_modules/ws'),
+    },
   };
 }
 
@@ -302,8 +323,29 @@ function chartFor(results) {
   });
 }
 
+/** Chart, tables on stdout and (unless --no-doc) BENCHMARKS.md, from a results object. */
+function publish(results, outDir, opts) {
+  const svg = chartFor(results);
+  if (svg) fs.writeFileSync(path.join(outDir, 'chart.svg'), svg);
+  process.stdout.write(`\n${allTables(results)}\n\n${targetsTable(results.targets)}\n\n`);
+  if (opts.doc) {
+    const notesFile = path.join(ROOT, 'bench', 'ANALYSIS.md');
+    const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : undefined;
+    const chartPath = path.relative(ROOT, path.join(outDir, 'chart.svg')).split(path.sep).join('/');
+    writeBenchmarksDoc(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown(results, { chartPath, notes }));
+    log('BENCHMARKS.md updated (between its bench markers)');
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.reportOnly) {
+    const outDir = opts.out ?? path.join(ROOT, 'bench', 'results');
+    const results = JSON.parse(fs.readFileSync(path.join(outDir, 'latest.json'), 'utf8'));
+    results.targets = evaluateTargets(results);
+    publish(results, outDir, opts);
+    return 0;
+  }
   const { cfg, overrides } = buildConfig(opts.preset);
   installExitHooks();
 
@@ -316,10 +358,16 @@ async function main() {
     // pull the service from under it. bench/.run/dist is git-ignored (dist/)
     // and resolves node_modules exactly as dist/ does.
     fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
-    process.on('exit', () => fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true }));
+    process.on('exit', removeSnapshot);
     fs.cpSync(path.join(ROOT, 'dist'), path.join(SNAPSHOT_DIR, 'dist'), { recursive: true });
     SERVERS.find((s) => s.id === 'lifeline').entry = path.join(SNAPSHOT_DIR, 'dist', 'main.js');
   }
+  // A/B runs of a candidate change: another build of Lifeline, and/or extra
+  // node options for it (e.g. a -r preload). Recorded in the results.
+  const lifeline = SERVERS.find((s) => s.id === 'lifeline');
+  if (process.env.BENCH_LIFELINE_ENTRY) lifeline.entry = path.resolve(process.env.BENCH_LIFELINE_ENTRY);
+  if (process.env.BENCH_LIFELINE_NODE_ARGS) lifeline.nodeArgs = process.env.BENCH_LIFELINE_NODE_ARGS.split(/\s+/).filter(Boolean);
+  if (opts.sioClient === 'official') SERVERS.find((s) => s.id === 'socketio').client = 'sio';
   const pin = opts.pin && canPin();
   if (pin) pinSelf(LOADGEN_CPU);
   const outDir = opts.out ?? path.join(ROOT, 'bench', 'results');
@@ -342,9 +390,18 @@ async function main() {
       command,
       machine: machine(),
       git: gitInfo(),
+      ...((process.env.BENCH_LIFELINE_ENTRY || process.env.BENCH_LIFELINE_NODE_ARGS) && {
+        lifelineOverride: { entry: process.env.BENCH_LIFELINE_ENTRY, nodeArgs: process.env.BENCH_LIFELINE_NODE_ARGS },
+      }),
       loadAverageAtStart: os.loadavg().map((v) => Math.round(v * 100) / 100),
       pinning: pin ? `servers on CPU ${SERVER_CPU}, load generators and runner on CPU ${LOADGEN_CPU} (taskset)` : 'none',
-      config: { ...cfg, preset: opts.preset ?? 'default', scenarios: opts.scenarios, servers: opts.servers },
+      config: {
+        ...cfg,
+        preset: opts.preset ?? 'default',
+        scenarios: opts.scenarios,
+        servers: opts.servers,
+        socketIoClient: opts.sioClient === 'official' ? 'socket.io-client' : 'raw protocol over ws',
+      },
     },
     scenarios: {},
   };
@@ -369,7 +426,7 @@ async function main() {
       log: (text) => log(`   ${def.label}: ${text}`),
       release,
       server: async (heartbeat) => {
-        const s = await ServerProcess.start(def, { env: heartbeat, cpu: SERVER_CPU, pin });
+        const s = await ServerProcess.start(def, { env: heartbeat, cpu: SERVER_CPU, pin, nodeArgs: def.nodeArgs ?? [] });
         owned.servers.push(s);
         return s;
       },
@@ -457,26 +514,24 @@ async function main() {
   const json = JSON.stringify(results, null, 2);
   fs.writeFileSync(path.join(outDir, `${stamp}.json`), json);
   fs.writeFileSync(path.join(outDir, 'latest.json'), json);
-  const svg = chartFor(results);
-  if (svg) fs.writeFileSync(path.join(outDir, 'chart.svg'), svg);
-
-  const tables = allTables(results);
-  process.stdout.write(`\n${tables}\n\n${targetsTable(results.targets)}\n\n`);
-  if (opts.doc) {
-    const notesFile = path.join(ROOT, 'bench', 'ANALYSIS.md');
-    const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : undefined;
-    const chartPath = path.relative(ROOT, path.join(outDir, 'chart.svg')).split(path.sep).join('/');
-    fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown(results, { chartPath, notes }));
-    log('BENCHMARKS.md updated');
-  }
+  publish(results, outDir, opts);
   log(`results: ${path.relative(process.cwd(), path.join(outDir, 'latest.json'))} (${Math.round(results.meta.durationS)} s)`);
   const failed = Object.values(results.scenarios).flatMap((byServer) => Object.values(byServer)).filter((e) => e.error);
   return failed.length ? 1 : 0;
 }
 
+function removeSnapshot() {
+  fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
+  try {
+    fs.rmdirSync(path.dirname(SNAPSHOT_DIR)); // bench/.run, when no other run uses it
+  } catch {
+    // not empty, or gone
+  }
+}
+
 function cleanUp() {
   killAll();
-  fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
+  removeSnapshot();
 }
 
 main().then(

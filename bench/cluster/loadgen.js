@@ -11,7 +11,7 @@
  *   prune     {}  drop clients whose connection ended          -> { closed, live }
  *   arm       {}  start counting 'message' frames              -> {}
  *   count     {}  deliveries so far                             -> { received, lastAt }
- *   fanout    {}  what arrived since arm (and disarm)           -> { received, latencies: Float64Array }
+ *   fanout    { expected } what arrived since arm (and disarm)  -> { received, latencies, exact, clients }
  *   stats     {}                                                -> { live, unexpectedCloses }
  *   closeAll  {}                                                -> {}
  */
@@ -42,7 +42,7 @@ function record(sentAt) {
 function connectOne(url, address, timeoutMs) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: address, handshakeTimeout: timeoutMs });
-    const client = { ws, closed: false, onSubscribed: undefined };
+    const client = { ws, closed: false, onSubscribed: undefined, got: 0, lastSeq: -1, disorder: 0 };
     const timer = setTimeout(() => {
       ws.terminate();
       reject(new Error('no welcome in time'));
@@ -59,6 +59,12 @@ function connectOne(url, address, timeoutMs) {
           client.onSubscribed?.();
           return;
         case 'message':
+          if (fanout.armed) {
+            const { seq } = frame.data.data;
+            if (seq <= client.lastSeq) client.disorder++;
+            client.lastSeq = seq;
+            client.got++;
+          }
           record(frame.data.data.t);
           return;
       }
@@ -123,14 +129,26 @@ const handlers = {
     fanout.armed = true;
     fanout.received = 0;
     fanout.lastAt = 0;
+    for (const c of clients) {
+      c.got = 0;
+      c.lastSeq = -1;
+      c.disorder = 0;
+    }
     return {};
   },
   count() {
     return { received: fanout.received, lastAt: fanout.lastAt };
   },
-  fanout() {
+  fanout({ expected }) {
     fanout.armed = false;
-    return { received: fanout.received, latencies: fanout.latencies.slice(0, fanout.received) };
+    const live = clients.filter((c) => !c.closed);
+    return {
+      received: fanout.received,
+      latencies: fanout.latencies.slice(0, fanout.received),
+      // Each live client must have every message exactly once, in publish order.
+      exact: live.filter((c) => c.got === expected && c.disorder === 0).length,
+      clients: live.length,
+    };
   },
   stats() {
     return { live: clients.filter((c) => !c.closed).length, unexpectedCloses };

@@ -31,8 +31,14 @@ async function idle(run, def) {
   const a = await run.server({ intervalMs: cfg.longIntervalMs, timeoutMs: Math.min(10_000, cfg.longIntervalMs - 1) });
   const lgA = await run.loadgen(def.client, a, n);
   const a0 = await a.probe('snapshot', { gc: true });
+  if (run.profile) await a.probe('cpu-profile-start');
   const connA = await connect(lgA, n, cfg);
   const a1 = await a.probe('snapshot', { gc: false });
+  if (run.profile) {
+    const file = path.join(run.profileDir, `${def.id}-idle-handshakes.cpuprofile`);
+    await a.probe('cpu-profile-stop', { path: file });
+    run.log(`cpu profile: ${file}`);
+  }
   run.log(`handshakes: ${connA.opened}/${n} at ${Math.round(connA.rate)}/s`);
   await sleep(cfg.pauseMs);
   const a2 = await a.probe('snapshot', { gc: true });

@@ -41,7 +41,12 @@ const SERVERS = [
     id: 'socketio',
     label: 'Socket.IO',
     entry: 'bench/servers/socketio.js',
-    client: 'sio',
+    // The Socket.IO v5 / engine.io v4 protocol spoken by a raw `ws` client
+    // (same frames on the wire as socket.io-client, at the client cost of
+    // the other servers' clients). socket.io-client itself (--sio-client=official)
+    // is heavy enough that 19,000 of them on one shared core answer a 1 s
+    // ping too late, and the server drops healthy clients.
+    client: 'eio',
     zombieClient: 'eio',
     heartbeat: 'engine.io ping per socket (own timer), pingInterval = interval, pingTimeout = timeout',
     env: ({ intervalMs, timeoutMs }) => ({
