@@ -1,7 +1,8 @@
 /**
  * Smoke run of the benchmark harness (bench/run.js --smoke): every scenario
- * against all four servers with tiny sizes (50 clients), as two runs in
- * parallel to stay well under 20 s. Checks that the harness works end to end
+ * against all four servers with tiny sizes (50 clients), as three runs in
+ * parallel (split by scenario, so each still has Lifeline and its plain-ws
+ * baseline) to stay under 20 s. Checks that the harness works end to end
  * and that the JSON it writes holds sane figures; it judges no performance.
  * Needs dist/ (npm test builds it first).
  */
@@ -64,10 +65,10 @@ interface Entry<T> {
 interface BenchResults {
   meta: { config: { n: number; fanoutN: number } };
   scenarios: {
-    idle: Record<string, Entry<IdleResult>>;
-    'dead-peers': Record<string, Entry<DeadResult>>;
-    churn: Record<string, Entry<ChurnResult>>;
-    fanout: Record<string, Entry<FanoutResult>>;
+    idle?: Record<string, Entry<IdleResult>>;
+    'dead-peers'?: Record<string, Entry<DeadResult>>;
+    churn?: Record<string, Entry<ChurnResult>>;
+    fanout?: Record<string, Entry<FanoutResult>>;
   };
   targets: { name: string; met: boolean | null }[];
 }
@@ -97,25 +98,29 @@ function ok<T>(entry: Entry<T> | undefined, what: string): T {
 
 describe('benchmark harness (smoke)', () => {
   let dir: string;
-  const results: Record<string, BenchResults> = {};
+  const runs: BenchResults[] = [];
+  /** The run that holds a scenario (each run covers some scenarios, all servers). */
+  const of = (scenario: keyof BenchResults['scenarios']): BenchResults => {
+    const run = runs.find((r) => r.scenarios[scenario]);
+    if (!run) throw new Error(`no run covered ${scenario}`);
+    return run;
+  };
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing: run `npm run build`');
     dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-smoke-'));
-    // Two runs side by side; each keeps a server and its plain-ws baseline together.
-    const groups = [SERVERS.slice(0, 2), SERVERS.slice(2)];
-    const runs = await Promise.all(
-      groups.map((servers, i) =>
-        runBench(['--smoke', '--no-pin', `--servers=${servers.join(',')}`, `--out=${join(dir, String(i))}`], 50_000),
+    const groups = ['idle', 'dead-peers,fanout', 'churn'];
+    const results = await Promise.all(
+      groups.map((scenarios, i) =>
+        runBench(['--smoke', '--no-pin', `--scenarios=${scenarios}`, `--out=${join(dir, String(i))}`], 50_000),
       ),
     );
-    runs.forEach((run, i) => {
+    results.forEach((run, i) => {
       const file = join(dir, String(i), 'latest.json');
       if (run.code !== 0 || !existsSync(file)) {
-        throw new Error(`bench run ${i} exited with ${run.code}:\n${run.output.slice(-4000)}`);
+        throw new Error(`bench run ${i} (${groups[i]}) exited with ${run.code}:\n${run.output.slice(-4000)}`);
       }
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-      for (const id of groups[i]) results[id] = parsed;
+      runs.push(JSON.parse(readFileSync(file, 'utf8')) as BenchResults);
     });
   }, 60_000);
 
@@ -124,8 +129,8 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it.each(SERVERS)('%s: idle figures are complete and plausible', (id) => {
-    const r = ok(results[id].scenarios.idle[id], `${id} idle`);
-    const n = results[id].meta.config.n;
+    const r = ok(of('idle').scenarios.idle?.[id], `${id} idle`);
+    const n = of('idle').meta.config.n;
     expect(r.handshake.opened).toBe(n);
     expect(r.handshake.failed).toBe(0);
     expect(r.handshake.rate).toBeGreaterThan(0);
@@ -142,7 +147,7 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it.each(SERVERS)('%s: dead peers are counted, and reaped where a heartbeat exists', (id) => {
-    const r = ok(results[id].scenarios['dead-peers'][id], `${id} dead-peers`);
+    const r = ok(of('dead-peers').scenarios['dead-peers']?.[id], `${id} dead-peers`);
     expect(r.mute.zombies).toBeGreaterThan(0);
     // A destroyed socket ends with a FIN: every server notices that.
     expect(r.destroy.reaped).toBe(r.destroy.zombies);
@@ -156,7 +161,7 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it.each(SERVERS)('%s: churn completes and leaves no clients behind', (id) => {
-    const r = ok(results[id].scenarios.churn[id], `${id} churn`);
+    const r = ok(of('churn').scenarios.churn?.[id], `${id} churn`);
     expect(r.completed).toBe(r.cycles);
     expect(r.failed).toBe(0);
     expect(r.clientsLeft).toBe(0);
@@ -165,8 +170,8 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it.each(SERVERS)('%s: fan-out delivers every message to every subscriber', (id) => {
-    const r = ok(results[id].scenarios.fanout[id], `${id} fanout`);
-    expect(r.subscribers).toBe(results[id].meta.config.fanoutN);
+    const r = ok(of('fanout').scenarios.fanout?.[id], `${id} fanout`);
+    expect(r.subscribers).toBe(of('fanout').meta.config.fanoutN);
     for (const phase of [r.paced, r.burst]) {
       expect(phase.delivered).toBe(phase.expected);
       expect(phase.deliveredPerSec).toBeGreaterThan(0);
@@ -175,7 +180,7 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it('evaluates the targets for Lifeline against plain ws', () => {
-    const names = results.lifeline.targets.map((t) => t.name);
+    const names = runs.flatMap((r) => r.targets.map((t) => t.name));
     expect(names).toEqual(
       expect.arrayContaining([
         'Server CPU per handshake vs plain ws',

@@ -295,6 +295,8 @@ npm run bench -- --quick       # N = 2,000, 10,000 churn cycles: a few minutes
 npm run bench -- --scenarios=idle,churn --servers=lifeline,plain-ws
 BENCH_N=5000 npm run bench     # any figure can be overridden, see bench/run.js --help
 npm run bench -- --profile     # also writes CPU profiles / heap snapshots to bench/results/profiles/
+npm run bench -- --report      # no run: tables, chart and this file again from latest.json
+BENCH_LIFELINE_ENTRY=/path/to/other/dist/main.js npm run bench -- --servers=lifeline,plain-ws   # A/B a change
 \`\`\`
 
 Exact command of this run: \`${meta.command}\`
@@ -308,7 +310,8 @@ ${machineLines(meta)}
 ## Settings
 
 - Idle and dead peers: N = ${c.n.toLocaleString('en-US')} clients over ${c.workers.idle} load-generator processes, ${c.addresses} source addresses (127.0.0.2 …), ${c.connectConcurrency} connects in flight per process.
-- Heartbeat in every scenario: interval ${c.intervalMs} ms, timeout ${c.timeoutMs} ms (Socket.IO: pingInterval / pingTimeout; plain ws: the interval). Handshake figures come from a separate server started with a ${c.longIntervalMs / 1000} s interval, so no sweep is billed to a handshake.
+- Heartbeat: interval ${c.intervalMs} ms, timeout ${c.timeoutMs} ms in idle, dead peers and churn; ${c.fanoutIntervalMs} ms / ${c.fanoutTimeoutMs} ms in fan-out (Socket.IO: pingInterval / pingTimeout; plain ws: the interval). Handshake figures come from a separate server started with a ${c.longIntervalMs / 1000} s interval, so no sweep is billed to a handshake.
+- Socket.IO load: ${c.socketIoClient ?? 'raw protocol over ws'} (the same frames as socket.io-client, at the client cost of the others; \`--sio-client=official\` for socket.io-client itself).
 - Measurement windows: ${c.windowMs / 1000} s of server CPU, then ${c.windowMs / 1000} s of event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution, enabled only in that window).
 - Churn: ${c.churnCycles.toLocaleString('en-US')} cycles, ${c.churnConcurrency * c.churnWorkers} in flight; fan-out: ${c.fanoutN.toLocaleString('en-US')} subscribers.
 
@@ -328,7 +331,8 @@ ${targetsTable(results.targets)}
 - Per connection: (after − before) / N of \`heapUsed\` and \`rss\`, both after \`gc()\`, with N idle clients that have been through two heartbeats. Socket buffers live in the kernel and are not in RSS.
 - Server CPU per handshake: server user + system CPU during the connect phase / connections opened. Connect latency: from \`new WebSocket()\` (or \`io()\`) to the open (Socket.IO: namespace CONNECT ack), with ${c.connectConcurrency} connects in flight per load-generator process, so it includes queueing.
 - Server CPU per client per heartbeat: server CPU over the window / (clients × window / interval). Includes everything the server did in the window: pings, pongs, timers. For the Nest WsAdapter (no heartbeat) the figure is the idle background.
-- Dead peers: the probe polls the client count; the k-th drop is the k-th zombie gone, timed from the moment the load generators turned them into zombies. "Healthy clients lost" counts live clients the server dropped meanwhile (must be 0).
+- Dead peers, muted: each zombie notes its death, the first ping it sees afterwards and the moment the server closes its connection; the server's own client count must drop by as many. Destroyed: the probe polls the client count and the k-th drop is the k-th zombie gone. "Healthy clients lost" counts live clients the server dropped meanwhile (must be 0).
+- Other load: the runner compares the machine's busy time (/proc/stat) with what its own processes used; a run where other processes took more than 5% is flagged in the log and in the JSON (\`foreignCpuPercent\`).
 - Fan-out latency: publish time stamped by the publisher, delivery time by each subscriber (both \`performance.timeOrigin + performance.now()\`, same machine). A load-generator CPU near 100% means the generator, not the server, was the limit.
 ${notes ? `\n## Analysis\n\n${notes.trim()}\n` : ''}`;
 }

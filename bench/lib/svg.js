@@ -7,6 +7,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 function fmt(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
+  if (v === 0) return '0';
   if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(2);
