@@ -20,16 +20,10 @@ import {
 import { LifelineWsAdapter } from './lifeline-ws.adapter';
 import { LifelineModule } from './lifeline.module';
 import { type Connection, Loopback } from '../../test/support/loopback';
+import { collect } from '../../test/support/events';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 100;
-
-/** Collects every payload emitted under an event name. */
-function collect<T>(events: EventEmitter2, name: string): T[] {
-  const seen: T[] = [];
-  events.on(name, (payload: T) => seen.push(payload));
-  return seen;
-}
 
 describe('HeartbeatService (Nest testing module, real sockets)', () => {
   let app: INestApplication;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { type Exited, freePort, MAIN, spawnService } from './service-process';
 import { waitFor } from './wait';
 import { TestClient } from './ws-client';
+import { getJson } from './http';
 
 /** The shared Redis of the test run (.ci/run starts it); tests only touch keys under their own prefix. */
 export const REDIS_URL = process.env.LIFELINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -67,16 +68,8 @@ export class ClusterNode {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async get(path: string): Promise<{ status: number; body: unknown; text: string }> {
-    const res = await fetch(this.baseUrl + path, { signal: AbortSignal.timeout(2000) });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON (/metrics)
-    }
-    return { status: res.status, body, text };
+  get(path: string): Promise<{ status: number; body: unknown; text: string }> {
+    return getJson(this.baseUrl + path, { signal: AbortSignal.timeout(2000) });
   }
 
   async health(): Promise<{ status: number; body: HealthBody }> {

@@ -13,6 +13,7 @@ import {
 } from '../../src/lifeline';
 import { CleanupPipeline } from '../../src/lifeline/cleanup/cleanup.pipeline';
 import { CaptureLogger } from './capture-logger';
+import { getJson } from './http';
 import { TestClient } from './ws-client';
 
 /** Short intervals so heartbeat behaviour shows within a test's time. */
@@ -66,17 +67,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const wsUrl = `ws://127.0.0.1:${port}${options.env?.WS_PATH ?? TEST_ENV.WS_PATH}`;
   const clients: TestClient[] = [];
 
-  const get = async (path: string) => {
-    const res = await fetch(baseUrl + path);
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON (e.g. /metrics)
-    }
-    return { status: res.status, body, text };
-  };
+  const get = (path: string) => getJson(baseUrl + path);
 
   return {
     app,

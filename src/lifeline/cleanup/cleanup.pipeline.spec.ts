@@ -13,15 +13,9 @@ import { LifelineWsAdapter } from '../lifeline-ws.adapter';
 import { LifelineModule } from '../lifeline.module';
 import { CleanupPipeline } from './cleanup.pipeline';
 import { type Connection, Loopback } from '../../../test/support/loopback';
+import { collect } from '../../../test/support/events';
 
 const STEP_TIMEOUT_MS = 200;
-
-/** Collects every payload emitted under an event name. */
-function collect<T>(events: EventEmitter2, name: string): T[] {
-  const seen: T[] = [];
-  events.on(name, (payload: T) => seen.push(payload));
-  return seen;
-}
 
 describe('CleanupPipeline (Nest testing module, real sockets)', () => {
   let app: INestApplication;
