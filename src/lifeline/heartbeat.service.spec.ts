@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
-import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClientOptions, WebSocket } from 'ws';
 import { CaptureLogger } from '../../test/support/capture-logger';
@@ -17,10 +16,9 @@ import {
   LifelineEvents,
   type SweepEvent,
 } from './lifeline.events';
-import { LifelineWsAdapter } from './lifeline-ws.adapter';
-import { LifelineModule } from './lifeline.module';
 import { type Connection, Loopback } from '../../test/support/loopback';
 import { collect } from '../../test/support/events';
+import { closeLifelineModule, startLifelineModule } from '../../test/support/lifeline-testing-app';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 100;
@@ -53,23 +51,11 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
 
   beforeEach(async () => {
     logs = new CaptureLogger();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        EventEmitterModule.forRoot(),
-        ScheduleModule.forRoot(),
-        LifelineModule.forRoot({
+    app = await startLifelineModule({
           heartbeatIntervalMs: INTERVAL_MS,
           heartbeatTimeoutMs: TIMEOUT_MS,
           cleanupStepTimeoutMs: 200,
-        }),
-      ],
-    })
-      .setLogger(logs)
-      .compile();
-    app = moduleRef.createNestApplication({ logger: logs });
-    // The gateway needs a ws adapter (Nest's default is socket.io, not installed).
-    app.useWebSocketAdapter(new LifelineWsAdapter(app));
-    await app.init();
+        }, logs);
 
     registry = app.get(ClientRegistryService);
     heartbeat = app.get(HeartbeatService);
@@ -83,10 +69,7 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
 
   afterEach(async () => {
     jest.restoreAllMocks();
-    // Clean up whoever is left, so shutdown does not wait out its grace period.
-    for (const record of registry.values()) void pipeline.run(record, 'server_shutdown');
-    await pipeline.drain();
-    await app.close();
+    await closeLifelineModule(app);
     await loop.close();
   });
 

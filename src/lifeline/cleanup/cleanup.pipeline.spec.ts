@@ -1,7 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
-import { ScheduleModule } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
@@ -9,11 +7,10 @@ import { CaptureLogger } from '../../../test/support/capture-logger';
 import { ClientRegistryService } from '../client-registry.service';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { type CleanupFailedEvent, type ClientDisconnectedEvent, LifelineEvents } from '../lifeline.events';
-import { LifelineWsAdapter } from '../lifeline-ws.adapter';
-import { LifelineModule } from '../lifeline.module';
 import { CleanupPipeline } from './cleanup.pipeline';
 import { type Connection, Loopback } from '../../../test/support/loopback';
 import { collect } from '../../../test/support/events';
+import { closeLifelineModule, startLifelineModule } from '../../../test/support/lifeline-testing-app';
 
 const STEP_TIMEOUT_MS = 200;
 
@@ -34,19 +31,7 @@ describe('CleanupPipeline (Nest testing module, real sockets)', () => {
 
   beforeEach(async () => {
     logs = new CaptureLogger();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        EventEmitterModule.forRoot(),
-        ScheduleModule.forRoot(),
-        LifelineModule.forRoot({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100, cleanupStepTimeoutMs: STEP_TIMEOUT_MS }),
-      ],
-    })
-      .setLogger(logs)
-      .compile();
-    app = moduleRef.createNestApplication({ logger: logs });
-    // The gateway needs a ws adapter (Nest's default is socket.io, not installed).
-    app.useWebSocketAdapter(new LifelineWsAdapter(app));
-    await app.init();
+    app = await startLifelineModule({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 100, cleanupStepTimeoutMs: STEP_TIMEOUT_MS }, logs);
 
     registry = app.get(ClientRegistryService);
     pipeline = app.get(CleanupPipeline);
@@ -57,10 +42,7 @@ describe('CleanupPipeline (Nest testing module, real sockets)', () => {
   });
 
   afterEach(async () => {
-    // Clean up whoever is left, so shutdown does not wait out its grace period.
-    for (const record of registry.values()) void pipeline.run(record, 'server_shutdown');
-    await pipeline.drain();
-    await app.close();
+    await closeLifelineModule(app);
     await loop.close();
   });
 
