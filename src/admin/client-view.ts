@@ -20,8 +20,8 @@ export function toClientView(record: ClientRecord): ClientView {
     userId: record.userId ?? null,
     remoteAddress: record.remoteAddress ?? null,
     connectedAt: new Date(record.connectedAt).toISOString(),
-    lastPongAt: record.lastPongAt === undefined ? null : new Date(record.lastPongAt).toISOString(),
-    rttMs: record.rttMs === undefined ? null : Math.round(record.rttMs * 1000) / 1000,
+    lastPongAt: Number.isNaN(record.lastPongAt) ? null : new Date(record.lastPongAt).toISOString(),
+    rttMs: Number.isNaN(record.rttMs) ? null : Math.round(record.rttMs * 1000) / 1000,
     // Subscriptions are per-client resources named topic:<t>; no second bookkeeping.
     subscriptions: (record.resources ?? [])
       .filter((r) => r.name.startsWith(TOPIC_RESOURCE))

@@ -32,9 +32,9 @@ describe('ClientRegistryService (real sockets)', () => {
       expect(record.connectedAt).toBeGreaterThanOrEqual(before);
       expect(record.connectedAt).toBeLessThanOrEqual(after);
       expect(record).toMatchObject({
-        lastPongAt: undefined,
-        rttMs: undefined,
-        pingSentAt: undefined,
+        lastPongAt: Number.NaN,
+        rttMs: Number.NaN,
+        pingSentAt: Number.NaN,
         closeCode: undefined,
         errorCode: undefined,
         userId: undefined,

@@ -4,7 +4,7 @@ export const LIFELINE_OPTIONS = Symbol('LIFELINE_OPTIONS');
 export const LIFECYCLE_HOST = Symbol('LIFECYCLE_HOST');
 /** Name of the heartbeat interval in @nestjs/schedule's SchedulerRegistry. */
 export const HEARTBEAT_INTERVAL_NAME = 'lifeline:heartbeat';
-/** Name of the pong-deadline check that follows each sweep. */
+/** Name of the pong-deadline timer, armed for the earliest outstanding ping. */
 export const HEARTBEAT_DEADLINE_NAME = 'lifeline:heartbeat-deadline';
 
 export const DEFAULT_OPTIONS = {

@@ -86,11 +86,11 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     const before = Date.now();
     const swept = await heartbeat.sweep();
     expect(swept).toMatchObject({ clients: 1, pinged: 1, reaped: 0, failures: 0 });
-    expect(record.pingSentAt).toEqual(expect.any(Number));
-    expect(record.rttMs).toBeUndefined();
-    expect(record.lastPongAt).toBeUndefined();
+    expect(record.pingSentAt).not.toBeNaN();
+    expect(record.rttMs).toBeNaN();
+    expect(record.lastPongAt).toBeNaN();
 
-    await waitFor(() => record.pingSentAt === undefined, 'pong recorded', 2000);
+    await waitFor(() => Number.isNaN(record.pingSentAt), 'pong recorded', 2000);
     expect(client.pings).toBe(1);
     expect(record.rttMs).toEqual(expect.any(Number));
     expect(record.rttMs).toBeGreaterThanOrEqual(0);
@@ -101,10 +101,10 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     await heartbeat.sweep();
     expect(sweeps.map((e) => e.rttSamplesMs)).toEqual([[], [record.rttMs]]);
     expect(heartbeat.stats).toMatchObject({ sweeps: 2, pings: 2, reaped: 0, pingsToClosed: 0, failures: 0 });
-    await waitFor(() => record.pingSentAt === undefined, 'second pong recorded', 2000);
+    await waitFor(() => Number.isNaN(record.pingSentAt), 'second pong recorded', 2000);
 
-    // Answered in time: the deadline pass keeps the client.
-    await heartbeat.checkDeadlines();
+    // Answered in time: the deadline check keeps the client.
+    expect(heartbeat.checkDeadlines()).toBe(0);
     expect(registry.has(record.id)).toBe(true);
     expect(reaped).toEqual([]);
   });
@@ -116,15 +116,17 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(await heartbeat.sweep()).toMatchObject({ pinged: 2 });
     cancelScheduledDeadlinePass();
     await waitFor(() => silent.client.pings === 1, 'silent client got its ping', 2000);
-    await waitFor(() => responsive.record.pingSentAt === undefined, 'responsive client answered', 2000);
+    await waitFor(() => Number.isNaN(responsive.record.pingSentAt), 'responsive client answered', 2000);
 
     // Not due yet: nothing is reaped.
-    await heartbeat.checkDeadlines();
+    expect(heartbeat.checkDeadlines()).toBe(0);
     expect(registry.has(silent.record.id)).toBe(true);
     expect(reaped).toEqual([]);
+    // It re-armed itself for the deadline; the test keeps the decision.
+    cancelScheduledDeadlinePass();
 
     await sleep(TIMEOUT_MS + 20);
-    await heartbeat.checkDeadlines();
+    expect(heartbeat.checkDeadlines()).toBe(1);
 
     expect(reaped).toHaveLength(1);
     expect(reaped[0]).toMatchObject({ clientId: silent.record.id, reason: 'heartbeat_timeout' });
@@ -142,12 +144,60 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(silent.client.pings).toBe(1);
   });
 
-  it('the deadline pass scheduled by a sweep reaps the silent client on its own', async () => {
+  it('the deadline timer armed by the first ping reaps the silent client on its own, at ping + timeout', async () => {
     const silent = await join({ autoPong: false });
     await heartbeat.sweep();
     expect(scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)).toBe(true);
-    await waitFor(() => reaped.length === 1, 'scheduled deadline pass reaped the client', 2000);
+    await waitFor(() => reaped.length === 1, 'scheduled deadline check reaped the client', 2000);
     expect(reaped[0]).toMatchObject({ clientId: silent.record.id, reason: 'heartbeat_timeout' });
+    expect(reaped[0].waitedMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    // Its own deadline, not the next sweep (a whole interval later).
+    expect(reaped[0].waitedMs).toBeLessThan(TIMEOUT_MS + 60);
+    // Nothing outstanding: no timer left armed.
+    expect(scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)).toBe(false);
+  });
+
+  it('enforces deadlines while a sweep is under way (no pass over the registry to wait for)', async () => {
+    const silent = await join({ autoPong: false });
+    const answering = await join();
+    await heartbeat.sweep();
+    // From here on a sweep counts as running: before, the deadline pass stood
+    // aside for it and a silent client waited a whole interval more.
+    heartbeat['sweeping'] = true;
+    try {
+      await waitFor(() => reaped.length === 1, 'deadline reaped during a sweep', 2000);
+    } finally {
+      heartbeat['sweeping'] = false;
+    }
+    expect(reaped[0]).toMatchObject({ clientId: silent.record.id, reason: 'heartbeat_timeout' });
+    expect(reaped[0].waitedMs).toBeLessThan(TIMEOUT_MS + 60);
+    expect(registry.has(answering.record.id)).toBe(true);
+  });
+
+  it('follows each ping to its own deadline: a client pinged in a later sweep is not reaped early or late', async () => {
+    const first = await join({ autoPong: false });
+    await heartbeat.sweep();
+    await sleep(TIMEOUT_MS / 2);
+    const second = await join({ autoPong: false });
+    await heartbeat.sweep();
+    await waitFor(() => reaped.length === 2, 'both silent clients reaped', 2000);
+    expect(reaped.map((e) => e.clientId)).toEqual([first.record.id, second.record.id]);
+    for (const event of reaped) {
+      expect(event.waitedMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+      expect(event.waitedMs).toBeLessThan(TIMEOUT_MS + 60);
+    }
+  });
+
+  it('a client that answers and is pinged again keeps only its newest deadline', async () => {
+    const { record } = await join();
+    await heartbeat.sweep();
+    await waitFor(() => Number.isNaN(record.pingSentAt), 'first pong', 2000);
+    await heartbeat.sweep();
+    await waitFor(() => Number.isNaN(record.pingSentAt), 'second pong', 2000);
+    await sleep(TIMEOUT_MS + 30);
+    expect(reaped).toEqual([]);
+    expect(registry.has(record.id)).toBe(true);
+    expect(heartbeat['outstanding'].size).toBe(0);
   });
 
   it('never pings a CLOSING or CLOSED socket; it is cleaned up as stale_socket', async () => {

@@ -15,19 +15,18 @@ import { ClientRegistryService } from './client-registry.service';
 import { HEARTBEAT_DEADLINE_NAME, HEARTBEAT_INTERVAL_NAME, LIFELINE_OPTIONS } from './constants';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
+import { OutstandingPings } from './outstanding-pings';
 import { type ClientReapedEvent, LifelineEvents, type SweepEvent } from './lifeline.events';
 
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
 
-interface PassTotals {
+interface SweepTotals {
   clients: number;
   pinged: number;
   reaped: number;
   failures: number;
   longestSliceMs: number;
-  /** performance.now() of the earliest deadline still ahead (a ping not yet overdue). */
-  nextDeadlineAt: number;
 }
 
 export interface HeartbeatStatus {
@@ -47,32 +46,30 @@ export interface HeartbeatStatus {
  * Every interval a sweep walks the registry and, per client:
  *   1. double-checks the real socket state: a socket that is not OPEN is
  *      never pinged, it goes to cleanup as `stale_socket`;
- *   2. reaps a client whose ping is unanswered past the deadline
- *      (`heartbeat_timeout`);
+ *   2. leaves a client whose ping is still outstanding alone (reaping it if
+ *      its deadline has passed, a backstop);
  *   3. otherwise sends a protocol ping; the pong records the RTT.
- * A second, ping-free pass runs one timeout after each sweep, so a dead peer
- * is gone within interval + timeout (+ the length of one sweep).
+ *
+ * The pong deadline is not a second walk over the registry: every ping joins
+ * a FIFO (OutstandingPings) and one timer follows its head, so each silent
+ * client is reaped (`heartbeat_timeout`) at its own ping + timeout, whatever
+ * the sweep is doing meanwhile.
  *
  * Work is cut into slices of at most `sweepSliceMs`, yielding to the event
  * loop in between, so 20k clients never freeze the process. One client's
- * failure is caught per client and never stops the sweep; sweeps never
+ * failure is caught per client and never stops the others; sweeps never
  * overlap.
  */
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Lifeline');
   private readonly startedAt = Date.now();
-  /** A sweep (ping pass) is running; the next tick is skipped, never overlapped. */
+  /** A sweep is running; the next tick is skipped, never overlapped. */
   private sweeping = false;
-  /** The deadline pass under way, if any; a sweep waits for it instead of skipping. */
-  private checking: Promise<void> | undefined;
   private stopped = true;
   private lastSweepAt: number | undefined;
-  /**
-   * Least time between deadline passes: each walks every client, so while a
-   * sweep's pings fall due one after another they are checked in steps.
-   */
-  private readonly deadlineGapMs: number;
+  /** Pinged clients in ping order; the head has the earliest deadline. */
+  private readonly outstanding = new OutstandingPings();
   /** Round trips measured since the last sweep event. */
   private rttSamplesMs: number[] = [];
   /** Counters since start; metrics mirror them through events. */
@@ -86,6 +83,10 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     this.stats.pingsToClosed++;
     this.events.emit(LifelineEvents.pingToClosed, { error: err.message });
   };
+  private readonly onDeadline = (): void => {
+    this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
+    this.checkDeadlines();
+  };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
@@ -94,7 +95,6 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
   ) {
-    this.deadlineGapMs = Math.max(5, Math.ceil(options.heartbeatTimeoutMs / 10));
     const recordPong = (socket: WebSocket) => this.recordPong(socket);
     this.onPong = function (this: WebSocket) {
       recordPong(this);
@@ -121,15 +121,15 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       this.sweep().catch((err: unknown) => this.sweepFailed(err));
     }, this.options.heartbeatIntervalMs);
     this.scheduler.addInterval(HEARTBEAT_INTERVAL_NAME, timer);
+    // Pings sent before a stop still have deadlines.
+    this.checkDeadlines();
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.scheduler.deleteInterval(HEARTBEAT_INTERVAL_NAME);
-    if (this.scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)) {
-      this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
-    }
+    this.disarmDeadline();
   }
 
   status(now = Date.now()): HeartbeatStatus {
@@ -145,8 +145,8 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
-   * One sweep: ping pass now, deadline pass one timeout later. Returns
-   * undefined when skipped because the previous sweep is still running.
+   * One sweep over every client. Returns undefined when skipped because the
+   * previous sweep is still running (or the heartbeat is stopped).
    */
   async sweep(): Promise<SweepEvent | undefined> {
     if (this.sweeping || this.stopped) {
@@ -155,12 +155,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     }
     this.sweeping = true;
     const started = performance.now();
-    let totals: PassTotals;
+    let totals: SweepTotals;
     try {
-      // A deadline pass still running is not a reason to skip this tick:
-      // skipping would leave every client a whole interval without a ping.
-      await this.checking;
-      totals = await this.pass(true);
+      totals = await this.pingAll();
     } finally {
       this.sweeping = false;
     }
@@ -168,60 +165,76 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     this.stats.sweeps++;
     const rttSamplesMs = this.rttSamplesMs;
     this.rttSamplesMs = [];
-    const { nextDeadlineAt, ...counts } = totals;
-    const event: SweepEvent = { durationMs: performance.now() - started, ...counts, rttSamplesMs };
+    const event: SweepEvent = { durationMs: performance.now() - started, ...totals, rttSamplesMs };
     this.events.emit(LifelineEvents.swept, event);
-    this.scheduleDeadlinePass(nextDeadlineAt);
     return event;
   }
 
   /**
-   * Checks again when the earliest outstanding ping falls due. Pings go out
-   * over the whole sweep, so a fixed "timeout after the sweep" would give the
-   * first clients a deadline of timeout + sweep + pass; following the
-   * earliest deadline keeps every client's close near its own timeout.
+   * Reaps, from the head of the FIFO, every client whose ping has gone
+   * unanswered for the timeout, then arms the timer for the next deadline.
+   * Answered, re-pinged and departed entries are dropped on the way. Yields
+   * (re-arms at once) after a slice, so a mass of dead peers cannot block
+   * the event loop either. Returns how many clients it reaped.
    */
-  private scheduleDeadlinePass(at: number): void {
-    if (this.stopped || at === Number.POSITIVE_INFINITY) return;
+  checkDeadlines(): number {
+    this.disarmDeadline();
+    if (this.stopped) return 0;
+    const timeoutMs = this.options.heartbeatTimeoutMs;
+    const sliceEnd = performance.now() + this.options.sweepSliceMs;
+    let now = performance.now();
+    let reaped = 0;
+    let nextCheckInMs: number | undefined;
+    for (let seen = 1; this.outstanding.size > 0; seen++) {
+      const record = this.outstanding.peek();
+      if (!record || !this.outstanding.headIsCurrent() || !this.registry.has(record.id)) {
+        this.outstanding.shift();
+        continue;
+      }
+      if (seen % CLOCK_CHECK_EVERY === 0) {
+        now = performance.now();
+        if (now >= sliceEnd) {
+          nextCheckInMs = 0;
+          break;
+        }
+      }
+      const waited = now - this.outstanding.peekSentAt();
+      if (waited < timeoutMs) {
+        // One millisecond late: libuv's timer clock is whole milliseconds
+        // cached per loop turn, and a timer that fires early only re-arms.
+        nextCheckInMs = Math.ceil(timeoutMs - waited) + 1;
+        break;
+      }
+      this.outstanding.shift();
+      try {
+        this.reap(record, 'heartbeat_timeout', waited);
+        reaped++;
+      } catch (err) {
+        this.clientFailed(record, err);
+      }
+    }
+    if (nextCheckInMs !== undefined) this.armDeadline(nextCheckInMs);
+    return reaped;
+  }
+
+  private armDeadline(delayMs: number): void {
+    this.disarmDeadline();
+    this.scheduler.addTimeout(HEARTBEAT_DEADLINE_NAME, setTimeout(this.onDeadline, delayMs));
+  }
+
+  private disarmDeadline(): void {
     if (this.scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)) {
       this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
     }
-    const timer = setTimeout(() => {
-      this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
-      this.checkDeadlines().catch((err: unknown) => this.sweepFailed(err));
-    }, Math.max(this.deadlineGapMs, Math.ceil(at - performance.now())));
-    this.scheduler.addTimeout(HEARTBEAT_DEADLINE_NAME, timer);
   }
 
-  /** Reaps clients whose ping is past its deadline; sends no pings. */
-  async checkDeadlines(): Promise<void> {
-    // A running sweep reaps overdue clients itself.
-    if (this.sweeping || this.checking || this.stopped) return;
-    this.checking = this.pass(false).then(
-      (totals) => this.scheduleDeadlinePass(totals.nextDeadlineAt),
-      (err: unknown) => this.sweepFailed(err),
-    );
-    try {
-      await this.checking;
-    } finally {
-      this.checking = undefined;
-    }
-  }
-
-  private async pass(sendPings: boolean): Promise<PassTotals> {
-    const totals: PassTotals = {
-      clients: 0,
-      pinged: 0,
-      reaped: 0,
-      failures: 0,
-      longestSliceMs: 0,
-      nextDeadlineAt: Number.POSITIVE_INFINITY,
-    };
+  private async pingAll(): Promise<SweepTotals> {
+    const totals: SweepTotals = { clients: 0, pinged: 0, reaped: 0, failures: 0, longestSliceMs: 0 };
     let sliceStart = performance.now();
     // A live Map iterator: clients removed meanwhile are skipped, none copied.
     for (const record of this.registry.values()) {
       totals.clients++;
-      this.visit(record, sendPings, totals);
+      this.visit(record, totals);
       if (totals.clients % CLOCK_CHECK_EVERY === 0) {
         const elapsed = performance.now() - sliceStart;
         if (elapsed >= this.options.sweepSliceMs) {
@@ -237,7 +250,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     return totals;
   }
 
-  private visit(record: ClientRecord, sendPings: boolean, totals: PassTotals): void {
+  private visit(record: ClientRecord, totals: SweepTotals): void {
     try {
       const { socket } = record;
       // The double check: trust the socket, not the registry.
@@ -247,38 +260,40 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         return;
       }
       const now = performance.now();
-      if (record.pingSentAt !== undefined) {
+      if (!Number.isNaN(record.pingSentAt)) {
+        // Outstanding: the deadline timer owns it. Should that timer run late
+        // (a blocked loop), the sweep does not wait for it.
         const waited = now - record.pingSentAt;
         if (waited >= this.options.heartbeatTimeoutMs) {
           totals.reaped++;
           this.reap(record, 'heartbeat_timeout', waited);
-        } else {
-          totals.nextDeadlineAt = Math.min(totals.nextDeadlineAt, record.pingSentAt + this.options.heartbeatTimeoutMs);
         }
         return;
       }
-      if (!sendPings) return;
       record.pingSentAt = now;
       socket.ping(undefined, undefined, this.onPingWritten);
-      if (now + this.options.heartbeatTimeoutMs < totals.nextDeadlineAt) {
-        totals.nextDeadlineAt = now + this.options.heartbeatTimeoutMs;
-      }
+      if (this.outstanding.size === 0) this.armDeadline(this.options.heartbeatTimeoutMs + 1);
+      this.outstanding.push(record, now);
       totals.pinged++;
       this.stats.pings++;
     } catch (err) {
-      // Whatever broke for this client, the others still get their pings.
       totals.failures++;
-      this.stats.failures++;
-      this.logger.warn({
-        msg: 'heartbeat failed for client',
-        clientId: record.id,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      void this.cleanup.run(record, 'socket_error');
+      this.clientFailed(record, err);
     }
   }
 
-  /** Per-client errors are caught in visit(); this is the backstop for the pass itself. */
+  /** Whatever broke for this client, the others still get their heartbeat. */
+  private clientFailed(record: ClientRecord, err: unknown): void {
+    this.stats.failures++;
+    this.logger.warn({
+      msg: 'heartbeat failed for client',
+      clientId: record.id,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    void this.cleanup.run(record, 'socket_error');
+  }
+
+  /** Per-client errors are caught per client; this is the backstop for the sweep itself. */
   private sweepFailed(err: unknown): void {
     this.logger.error({ msg: 'heartbeat sweep failed', error: err instanceof Error ? err.message : String(err) });
   }
@@ -296,9 +311,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     if (!record) return;
     record.lastPongAt = Date.now();
     // Unsolicited pongs (RFC 6455 allows them) only refresh lastPongAt.
-    if (record.pingSentAt === undefined) return;
+    if (Number.isNaN(record.pingSentAt)) return;
     record.rttMs = performance.now() - record.pingSentAt;
-    record.pingSentAt = undefined;
+    record.pingSentAt = Number.NaN;
     // Batched into the next sweep event: one emit per sweep, not one per client.
     this.rttSamplesMs.push(record.rttMs);
   }

@@ -11,6 +11,10 @@ export interface ClientResource {
 /**
  * One live client. The registry owns these records; other services read
  * them and change only the fields documented as theirs.
+ *
+ * Clock fields are always numbers, NaN meaning "none yet": a field that
+ * starts as undefined makes V8 box every later number in a fresh heap
+ * object, one per write, per client, per heartbeat.
  */
 export interface ClientRecord {
   readonly id: string;
@@ -21,12 +25,12 @@ export interface ClientRecord {
   readonly userAgent: string | undefined;
   /** Who the client authenticated as (JWT `sub`), if anyone. */
   readonly userId: string | undefined;
-  /** Epoch milliseconds of the last pong (heartbeat's field). */
-  lastPongAt: number | undefined;
-  /** Round trip of the last answered protocol ping, in ms (heartbeat's field). */
-  rttMs: number | undefined;
-  /** performance.now() when the outstanding ping was sent (heartbeat's field). */
-  pingSentAt: number | undefined;
+  /** Epoch milliseconds of the last pong; NaN before the first (heartbeat's field). */
+  lastPongAt: number;
+  /** Round trip of the last answered protocol ping, in ms; NaN before the first (heartbeat's field). */
+  rttMs: number;
+  /** performance.now() when the outstanding ping was sent; NaN when none is (heartbeat's field). */
+  pingSentAt: number;
   /** Close code seen on the socket's 'close' event, if it has closed. */
   closeCode: number | undefined;
   /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */
