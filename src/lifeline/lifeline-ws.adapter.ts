@@ -13,9 +13,11 @@ import { CloseCodes, LIFELINE_OPTIONS } from './constants';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
+import { MessageHandlers, responsesOf } from './message-handlers';
 import { takeToken } from './limits/rate-limit';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
+import { requestPathname } from './upgrade/request-path';
 import { isRefusal, type Refusal, UpgradeGate } from './upgrade/upgrade-gate.service';
 
 type PathServer = WebSocketServer & { path: string };
@@ -32,8 +34,9 @@ type PathServer = WebSocketServer & { path: string };
  *   binary → 1003 unless allowed, over the rate limit → an error frame, and
  *   1008 when the client keeps flooding; malformed JSON, a wrong shape or an
  *   unknown event → an error frame, connection kept;
- * - one plain 'message' listener per client instead of an rxjs pipeline,
- *   which keeps the per-connection footprint small.
+ * - one 'message' listener shared by all clients instead of an rxjs
+ *   pipeline per client, and only the bound callbacks kept per client
+ *   (MessageHandlers), which keeps the per-connection footprint small.
  */
 export class LifelineWsAdapter extends WsAdapter {
   private readonly options: ResolvedLifelineOptions;
@@ -44,6 +47,9 @@ export class LifelineWsAdapter extends WsAdapter {
   /** TCP connections that have not completed a request yet, with their deadline. */
   private readonly pendingHandshakes = new Map<Socket, number>();
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly handlers = new MessageHandlers();
+  /** One listener shared by all sockets: the socket is `this`, no closure per client. */
+  private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -52,6 +58,10 @@ export class LifelineWsAdapter extends WsAdapter {
     this.registry = app.get(ClientRegistryService, { strict: false });
     this.lifecycle = app.get(LifecycleService, { strict: false });
     this.events = app.get(EventEmitter2, { strict: false });
+    const dispatch = (client: WebSocket, data: RawData, isBinary: boolean) => this.dispatch(client, data, isBinary);
+    this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
+      dispatch(this, data, isBinary);
+    };
   }
 
   override create(port: number, options?: Record<string, unknown> & { path?: string }): WebSocketServer {
@@ -62,12 +72,13 @@ export class LifelineWsAdapter extends WsAdapter {
     }) as WebSocketServer;
   }
 
-  override bindMessageHandlers(
-    client: WebSocket,
-    handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
-    client.on('message', (data: RawData, isBinary: boolean) => this.dispatch(client, data, isBinary, handlers, transform));
+  /**
+   * Nest's per-client transform is not kept: responsesOf() does the same
+   * without a closure per client.
+   */
+  override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[]): void {
+    this.handlers.attach(client, handlers);
+    client.on('message', this.onMessage);
   }
 
   /**
@@ -137,8 +148,7 @@ export class LifelineWsAdapter extends WsAdapter {
     socket.on('error', ignoreError);
     let pathname: string;
     try {
-      // A fixed base: the Host header is client input and may not parse.
-      pathname = new URL(request.url ?? '/', 'ws://localhost').pathname;
+      pathname = requestPathname(request.url);
     } catch {
       return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'));
     }
@@ -161,13 +171,7 @@ export class LifelineWsAdapter extends WsAdapter {
     }
   }
 
-  private dispatch(
-    client: WebSocket,
-    raw: RawData,
-    isBinary: boolean,
-    handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
+  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
     if (isBinary && !this.options.allowBinary) {
@@ -191,9 +195,9 @@ export class LifelineWsAdapter extends WsAdapter {
     try {
       const frame = parseFrame(textOf(raw));
       event = frame.event;
-      const handler = handlers.find((h) => h.message === frame.event);
-      if (!handler) throw new ProtocolError(`unknown event "${frame.event}"`, frame.event);
-      result = transform(handler.callback(frame.data, frame.event));
+      const callback = this.handlers.find(client, frame.event);
+      if (!callback) throw new ProtocolError(`unknown event "${frame.event}"`, frame.event);
+      result = responsesOf(callback(frame.data, frame.event));
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
       return send(client, errorFrame('bad_request', e.message, e.event));
