@@ -11,6 +11,7 @@ import { AdminModule } from './admin/admin.module';
 import { HealthModule } from './health/health.module';
 import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule } from './lifeline';
+import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
 
 export interface AppModuleOptions {
@@ -24,6 +25,15 @@ export interface AppModuleOptions {
   /** Extra modules, e.g. extensions that attach resources or listen to events. */
   imports?: DynamicModule['imports'];
 }
+
+/**
+ * Routes that bypass nestjs-pino's middleware altogether. It runs each request
+ * inside AsyncLocalStorage.run, which (before Node 24) switches async_hooks on
+ * for the whole process at the first request, and from then on every promise
+ * and nextTick pays the hooks: a single readiness probe would be enough.
+ * Their access lines were never logged (autoLogging.ignore below).
+ */
+const UNLOGGED_ROUTES = ['health', 'health/{*path}', 'metrics'];
 
 /** pino-http's request serializer, minus any `access_token` in the logged URL. */
 function withoutAccessToken(req: { url?: string }): { url?: string } {
@@ -54,15 +64,18 @@ export class AppModule {
     );
     return {
       module: AppModule,
-      providers: [{ provide: APP_FILTER, useClass: ClientErrorFilter }],
+      providers: [{ provide: APP_FILTER, useClass: ClientErrorFilter }, AppLogger],
       imports: [
         configModule,
         LoggerModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (config: ConfigService<Env, true>) => ({
+            exclude: UNLOGGED_ROUTES,
             pinoHttp: {
               level: config.get('LOG_LEVEL', { infer: true }),
-              // Probes and scrapes would drown everything else.
+              // Probes and scrapes would drown everything else. The routes
+              // themselves skip the middleware (UNLOGGED_ROUTES); this also
+              // keeps quiet about near misses such as /health-x.
               autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
               // Credentials never reach the log.
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],

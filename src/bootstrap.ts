@@ -3,10 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import type { Env } from './config/env.validation';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
+import { AppLogger } from './logging/app-logger';
 
 export interface StartOptions extends AppModuleOptions {
   /** Use this logger instead of pino (tests capture logs this way). */
@@ -20,7 +20,8 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
     abortOnError: false,
     ...(options.logger ? { logger: options.logger } : { bufferLogs: true }),
   });
-  if (!options.logger) app.useLogger(app.get(Logger));
+  // nestjs-pino's Logger, plus the level check the per-connection lines use.
+  if (!options.logger) app.useLogger(app.get(AppLogger));
   app.useWebSocketAdapter(new LifelineWsAdapter(app));
 
   const lifeline = app.get<ResolvedLifelineOptions>(LIFELINE_OPTIONS);

@@ -17,6 +17,7 @@ import type { ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { OutstandingPings } from './outstanding-pings';
 import { type ClientReapedEvent, LifelineEvents, type SweepEvent } from './lifeline.events';
+import { isLogEnabled } from './log-level';
 
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
@@ -301,7 +302,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   private reap(record: ClientRecord, reason: ClientReapedEvent['reason'], waitedMs: number | undefined): void {
     this.stats.reaped++;
     const event: ClientReapedEvent = { clientId: record.id, reason, waitedMs };
-    this.logger.log({ msg: 'client reaped', clientId: record.id, reason, waitedMs });
+    if (isLogEnabled(this.logger, 'log')) {
+      this.logger.log({ msg: 'client reaped', clientId: record.id, reason, waitedMs });
+    }
     this.events.emit(LifelineEvents.reaped, event);
     void this.cleanup.run(record, reason);
   }

@@ -11,6 +11,7 @@ import type { ClientRecord } from './interfaces/client-record.interface';
 import type { DisconnectReason } from './interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
+import { isLogEnabled } from './log-level';
 
 /** ws reports 1006 when the connection ended without a close frame. */
 const ABNORMAL_CLOSURE = 1006;
@@ -88,7 +89,9 @@ export class LifecycleService implements BeforeApplicationShutdown {
         userAgent: record.userAgent,
         connectedAt: record.connectedAt,
       };
-      this.logger.log({ msg: 'client connected', clientId: record.id, remoteAddress: record.remoteAddress });
+      if (isLogEnabled(this.logger, 'log')) {
+        this.logger.log({ msg: 'client connected', clientId: record.id, remoteAddress: record.remoteAddress });
+      }
       this.events.emit(LifelineEvents.connected, event);
       return record;
     } catch (err) {

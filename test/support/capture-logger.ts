@@ -10,6 +10,17 @@ export interface LogLine {
 export class CaptureLogger implements LoggerService {
   readonly lines: LogLine[] = [];
 
+  /**
+   * `enabled`: the levels it reports as on (isLevelEnabled, which lines logged
+   * per connection consult); all by default. It keeps every line it is given
+   * regardless, so a test sees any line built for a level that is off.
+   */
+  constructor(private readonly enabled?: readonly LogLine['level'][]) {}
+
+  isLevelEnabled(level: LogLine['level']): boolean {
+    return this.enabled?.includes(level) ?? true;
+  }
+
   log(message: unknown, ...rest: unknown[]): void {
     this.push('log', message, rest);
   }

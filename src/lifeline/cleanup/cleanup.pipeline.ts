@@ -9,6 +9,7 @@ import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.int
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline.events';
+import { isLogEnabled } from '../log-level';
 import { STEP_FAILED } from './cleanup-exception.interceptor';
 import { type CleanupStepKind, LifecycleCall } from './lifecycle-call';
 import { LifecycleContext } from './lifecycle-context';
@@ -118,12 +119,14 @@ export class CleanupPipeline {
     const event: ClientDisconnectedEvent = { clientId: record.id, reason, durationMs };
     await step('emit', undefined, () => this.events.emitAsync(LifelineEvents.disconnected, event));
     await step('terminate', undefined, () => this.terminate(record.socket));
-    this.logger.log({
-      msg: 'client disconnected',
-      clientId: record.id,
-      reason,
-      durationMs,
-      ...(failures > 0 && { failedSteps: failures }),
-    });
+    if (isLogEnabled(this.logger, 'log')) {
+      this.logger.log({
+        msg: 'client disconnected',
+        clientId: record.id,
+        reason,
+        durationMs,
+        ...(failures > 0 && { failedSteps: failures }),
+      });
+    }
   }
 }

@@ -8,6 +8,7 @@ import type { Admission } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifecycleService } from '../lifecycle.service';
 import { LifelineEvents, type RejectionReason, type UpgradeRejectedEvent } from '../lifeline.events';
+import { isLogEnabled } from '../log-level';
 import { authenticate, tokenDigests } from './credentials';
 
 export interface Refusal {
@@ -102,7 +103,10 @@ export class UpgradeGate {
     headers?: Record<string, string>,
   ): Refusal {
     const event: UpgradeRejectedEvent = { reason, status, remoteAddress: request.socket.remoteAddress };
-    this.logger.log({ msg: 'upgrade refused', reason, status, remoteAddress: event.remoteAddress, message });
+    // Refusals come in floods (capacity, bad tokens): skip the line when it is off.
+    if (isLogEnabled(this.logger, 'log')) {
+      this.logger.log({ msg: 'upgrade refused', reason, status, remoteAddress: event.remoteAddress, message });
+    }
     this.events.emit(LifelineEvents.upgradeRejected, event);
     return { status, reason, message, ...(headers && { headers }) };
   }
