@@ -40,20 +40,29 @@ describe('OutstandingPings', () => {
     expect(queue.headIsCurrent()).toBe(true);
   });
 
-  it('lets go of shifted records and compacts while pushes continue behind the head', () => {
+  it('wraps around and grows without losing order, and lets go of shifted records', () => {
     const queue = new OutstandingPings();
-    const total = 5000;
-    for (let i = 0; i < total; i++) queue.push(client(i), i);
-    for (let i = 0; i < 6000; i++) {
+    const internals = queue as unknown as { records: (ClientRecord | undefined)[] };
+    const capacity = internals.records.length;
+    let next = 0;
+    let expected = 0;
+    // Push and shift past the end of the ring, then fill it beyond its capacity.
+    for (let i = 0; i < capacity + capacity / 2; i++) {
+      queue.push(client(next), next++);
       queue.shift();
-      queue.push(client(total + i), total + i);
+      expected++;
     }
-    expect(queue.size).toBe(total);
-    expect(queue.peekSentAt()).toBe(6000);
-    // Compaction rebased the arrays: no more slots than about twice the live entries.
-    expect((queue as unknown as { records: unknown[] }).records.length).toBeLessThan(2 * total);
-    const holding = (queue as unknown as { records: (ClientRecord | undefined)[] }).records;
-    const head = (queue as unknown as { head: number }).head;
-    expect(holding.slice(0, head).every((r) => r === undefined)).toBe(true);
+    for (let i = 0; i < capacity * 3; i++) queue.push(client(next), next++);
+    expect(queue.size).toBe(capacity * 3);
+    expect(internals.records.length).toBe(capacity * 4);
+    for (let i = 0; i < capacity * 3; i++) {
+      expect(queue.peekSentAt()).toBe(expected);
+      expect(queue.peek()?.pingSentAt).toBe(expected);
+      queue.shift();
+      expected++;
+    }
+    expect(queue.size).toBe(0);
+    // Nothing shifted is still held.
+    expect(internals.records.every((r) => r === undefined)).toBe(true);
   });
 });
