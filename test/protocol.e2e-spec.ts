@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { Socket } from 'node:net';
 import { startTestApp, TEST_ENV, type TestApp } from './support/test-app';
 import { TestClient } from './support/ws-client';
 
@@ -21,6 +22,22 @@ describe('protocol and endpoints', () => {
       },
     });
     client.socket.terminate();
+  });
+
+  it('sends the 101 response and the welcome frame in one write (one syscall)', async () => {
+    // Corked writes reach the socket together through _writev; uncorked, the 101 goes alone through _write.
+    const writev = jest.spyOn(Socket.prototype as unknown as { _writev: (...args: unknown[]) => void }, '_writev');
+    try {
+      const client = await TestClient.connect(t.wsUrl);
+      await client.next('welcome');
+      client.socket.terminate();
+      const batches = writev.mock.calls.map(([chunks]) =>
+        (chunks as { chunk: Buffer | string }[]).map(({ chunk }) => Buffer.from(chunk).toString('latin1')).join(''),
+      );
+      expect(batches).toContainEqual(expect.stringMatching(/^HTTP\/1\.1 101 [^]*"event":"welcome"/));
+    } finally {
+      writev.mockRestore();
+    }
   });
 
   it('answers an application ping with a pong carrying the same data', async () => {

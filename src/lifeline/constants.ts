@@ -13,7 +13,7 @@ export const DEFAULT_OPTIONS = {
   heartbeatTimeoutMs: 10_000,
   cleanupStepTimeoutMs: 5_000,
   shutdownGraceMs: 10_000,
-  sweepSliceMs: 2,
+  sweepSliceMs: 1,
   maxPayloadBytes: 1024 * 1024,
   rateLimit: { perSecond: 50, burst: 100 },
   slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },

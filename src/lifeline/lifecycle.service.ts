@@ -31,6 +31,8 @@ const SOCKET_ERROR_REASONS: Partial<Record<string, DisconnectReason>> = {
 export class LifecycleService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Lifeline');
   private shuttingDown = false;
+  /** The welcome frame's heartbeat settings, as JSON. */
+  private readonly heartbeatJson: string;
 
   /** Shared listeners: the socket is `this`, so no closure per client. */
   private readonly onSocketClose: (this: WebSocket, code: number) => void;
@@ -43,6 +45,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     private readonly cleanup: CleanupPipeline,
     private readonly events: EventEmitter2,
   ) {
+    this.heartbeatJson = JSON.stringify({ intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs });
     const clients = registry;
     this.onSocketClose = function (this: WebSocket, code: number) {
       const record = clients.fromSocket(this);
@@ -52,6 +55,14 @@ export class LifecycleService implements BeforeApplicationShutdown {
       const record = clients.fromSocket(this);
       if (record && record.errorCode === undefined) record.errorCode = err.code ?? 'unknown';
     };
+  }
+
+  /**
+   * The welcome frame, `{"event":"welcome","data":{"clientId":…,"heartbeat":{…}}}`.
+   * Only the id varies: the heartbeat part is serialised once, not per connection.
+   */
+  private welcome(clientId: string): string {
+    return `{"event":"welcome","data":{"clientId":${JSON.stringify(clientId)},"heartbeat":${this.heartbeatJson}}}`;
   }
 
   /** False once shutdown has begun: readiness reports it, upgrades should stop. */
@@ -71,18 +82,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
       socket.on('close', this.onSocketClose);
       socket.on('error', this.onSocketError);
       this.heartbeat.track(record);
-      socket.send(
-        JSON.stringify({
-          event: 'welcome',
-          data: {
-            clientId: record.id,
-            heartbeat: {
-              intervalMs: this.options.heartbeatIntervalMs,
-              timeoutMs: this.options.heartbeatTimeoutMs,
-            },
-          },
-        }),
-      );
+      socket.send(this.welcome(record.id));
       const event: ClientConnectedEvent = {
         clientId: record.id,
         remoteAddress: record.remoteAddress,

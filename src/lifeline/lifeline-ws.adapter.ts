@@ -162,7 +162,14 @@ export class LifelineWsAdapter extends WsAdapter {
     try {
       if (socket.destroyed) return;
       setAdmission(request, decision);
-      server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+      // Corked, the 101 response and the welcome frame (sent synchronously by
+      // the gateway, inside handleUpgrade) leave in one write: one syscall.
+      socket.cork();
+      try {
+        server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+      } finally {
+        socket.uncork();
+      }
       // ws has its own error handling on the socket now.
       socket.removeListener('error', ignoreError);
     } finally {

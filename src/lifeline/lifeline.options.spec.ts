@@ -11,7 +11,7 @@ describe('resolveLifelineOptions', () => {
       heartbeatTimeoutMs: 10_000,
       cleanupStepTimeoutMs: 5_000,
       shutdownGraceMs: 10_000,
-      sweepSliceMs: 2,
+      sweepSliceMs: 1,
       auth: { mode: 'none' },
       allowedOrigins: [],
       maxClients: defaultMaxClients(),

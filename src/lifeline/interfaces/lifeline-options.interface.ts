@@ -11,7 +11,8 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
   shutdownGraceMs?: number;
   /**
    * Longest stretch of heartbeat work before the sweep yields to the event
-   * loop, in ms. Default 2.
+   * loop, in ms. Default 1: pongs arriving meanwhile are handled in the same
+   * turn of the loop, so a turn lasts about twice the slice.
    */
   sweepSliceMs?: number;
 }
