@@ -14,7 +14,7 @@ const SERVERS = [
     client: 'ws',
     zombieClient: 'ws',
     countFromHealth: true,
-    heartbeat: 'protocol ping per client, sliced sweep (every interval) + deadline pass (timeout later)',
+    heartbeat: 'protocol ping per client, sliced sweep (every interval); each ping reaped at its own ping + timeout (FIFO, one timer)',
     env: ({ intervalMs, timeoutMs }) => ({
       HEARTBEAT_INTERVAL_MS: String(intervalMs),
       HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
