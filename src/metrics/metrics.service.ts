@@ -77,7 +77,7 @@ export class MetricsService {
   });
   private readonly pingsToClosed = new Counter({
     name: 'lifeline_pings_to_closed_total',
-    help: 'Pings the socket library could not send because the socket was not open. Must stay 0.',
+    help: 'Heartbeat pings attempted on a socket that was not open (the double check before each ping prevents them). Must stay 0.',
     registers: [this.registry],
   });
   private readonly rejections = new Counter({
