@@ -69,7 +69,22 @@ export class LifelineWsAdapter extends WsAdapter {
       ...options,
       path: options?.path ?? this.options.path,
       maxPayload: this.options.maxPayloadBytes,
+      // The registry is the one list of clients. ws's own Set would cost every
+      // connection an entry and a 'close' closure, for nothing.
+      clientTracking: false,
     }) as WebSocketServer;
+  }
+
+  /**
+   * Stock close() terminates the clients in ws's Set, which clientTracking:
+   * false leaves out. LifecycleService has already closed and cleaned every
+   * registered client by now (beforeApplicationShutdown); whoever is left is
+   * terminated here.
+   */
+  override async close(server: WebSocketServer): Promise<void> {
+    const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    for (const record of this.registry.values()) record.socket.terminate();
+    await closed;
   }
 
   /**
