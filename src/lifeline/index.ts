@@ -13,3 +13,4 @@ export { LifecycleCall } from './cleanup/lifecycle-call';
 export { ConnectionAttempt } from './upgrade/connection-attempt';
 export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
+export { isLogEnabled } from './log-level';

@@ -1,7 +1,7 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
-import { isLogEnabled } from '../lifeline/log-level';
+import { isLogEnabled } from '../lifeline';
 import { AppLogger } from './app-logger';
 
 describe('AppLogger (nestjs-pino with a level check)', () => {
