@@ -40,6 +40,7 @@ export class ClientRegistryService {
       remoteAddress: request?.socket.remoteAddress,
       userAgent,
       userId: admissionOf(request)?.userId,
+      sessionId: undefined,
       lastPongAt: Number.NaN,
       rttMs: Number.NaN,
       pingSentAt: Number.NaN,

@@ -12,6 +12,7 @@ import type { DisconnectReason } from './interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
 import { isLogEnabled } from './log-level';
+import { SessionsService } from './sessions/sessions.service';
 
 /** ws reports 1006 when the connection ended without a close frame. */
 const ABNORMAL_CLOSURE = 1006;
@@ -44,6 +45,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     private readonly heartbeat: HeartbeatService,
     private readonly cleanup: CleanupPipeline,
     private readonly events: EventEmitter2,
+    private readonly sessions: SessionsService,
   ) {
     this.heartbeatJson = JSON.stringify({ intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs });
     const clients = registry;
@@ -61,8 +63,9 @@ export class LifecycleService implements BeforeApplicationShutdown {
    * The welcome frame, `{"event":"welcome","data":{"clientId":…,"heartbeat":{…}}}`.
    * Only the id varies: the heartbeat part is serialised once, not per connection.
    */
-  private welcome(clientId: string): string {
-    return `{"event":"welcome","data":{"clientId":${JSON.stringify(clientId)},"heartbeat":${this.heartbeatJson}}}`;
+  private welcome(clientId: string, session: string | undefined): string {
+    const sessionPart = session === undefined ? '' : `,"session":${session}`;
+    return `{"event":"welcome","data":{"clientId":${JSON.stringify(clientId)},"heartbeat":${this.heartbeatJson}${sessionPart}}}`;
   }
 
   /** False once shutdown has begun: readiness reports it, upgrades should stop. */
@@ -82,7 +85,8 @@ export class LifecycleService implements BeforeApplicationShutdown {
       socket.on('close', this.onSocketClose);
       socket.on('error', this.onSocketError);
       this.heartbeat.track(record);
-      socket.send(this.welcome(record.id));
+      // The session is a per-client resource: released by the cleanup pipeline, which starts its TTL.
+      socket.send(this.welcome(record.id, this.sessions.open(record)));
       const event: ClientConnectedEvent = {
         clientId: record.id,
         remoteAddress: record.remoteAddress,

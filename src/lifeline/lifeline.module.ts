@@ -10,6 +10,8 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { ResumeService } from './sessions/resume.service';
+import { SessionsService } from './sessions/sessions.service';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -34,6 +36,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
   ],
   exports: [
     LIFELINE_OPTIONS,
@@ -43,6 +47,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
   ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

@@ -28,6 +28,8 @@ export const DISCONNECT_REASONS = [
   'slow_consumer',
   /** Cluster mode: the node holding the client stopped renewing its lease. */
   'node_lost',
+  /** The client's session was resumed on a new connection while this one was still registered (a half-open peer). */
+  'resumed',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
