@@ -25,18 +25,22 @@ interface Session {
 /**
  * Sessions in this process's memory. Released sessions wait in one FIFO
  * (the TTL is fixed, so release order is expiry order) with one timer on its
- * head; expired ones leave a tombstone (id → expiry) for one more TTL in a
- * second FIFO, so a late resume hears `expired`.
+ * head; expired ones leave a tombstone (id → expiry) for one more TTL (at
+ * least 10 s) in a second FIFO, so a late resume hears `expired`.
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly tombstones = new Map<string, number>();
   private readonly expiries = new DeadlineQueue((id, deadline) => this.expire(id, deadline));
   private readonly forgetting = new DeadlineQueue((id, deadline) => {
-    if (this.tombstones.get(id) === deadline - this.ttlMs) this.tombstones.delete(id);
+    if (this.tombstones.get(id) === deadline - this.tombstoneMs) this.tombstones.delete(id);
   });
+  /** How long an expired session is remembered as expired: one TTL, at least 10 s. */
+  private readonly tombstoneMs: number;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(private readonly ttlMs: number) {
+    this.tombstoneMs = Math.max(ttlMs, 10_000);
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -136,6 +140,6 @@ export class MemorySessionStore implements SessionStore {
     if (!session || session.owner !== undefined || session.expiresAt !== deadline) return;
     this.sessions.delete(id);
     this.tombstones.set(id, deadline);
-    this.forgetting.push(id, deadline + this.ttlMs);
+    this.forgetting.push(id, deadline + this.tombstoneMs);
   }
 }
