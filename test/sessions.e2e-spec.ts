@@ -181,7 +181,7 @@ describe('sessions and replay (memory mode)', () => {
     c.client.destroy();
     await publish(p, 'short', 7); // 7 missed, 5 kept: trimmed
     await publish(p, 'long', 10); // 10 missed > 8: too_many
-    const { unlisted: _, ...listed } = c.positions;
+    const listed = { short: c.positions.short, long: c.positions.long };
     const resumed = await c.resume(t.wsUrl, listed);
     expect(resumed.topics).toEqual({
       short: { recovered: false, reason: 'trimmed' },
