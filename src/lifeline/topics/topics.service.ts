@@ -68,7 +68,8 @@ export const MAX_PENDING_FANOUTS = 100_000;
  * delivers through deliver()); the bus itself carries nothing any more.
  */
 export interface TopicBus {
-  forward?(topic: string, frame: string): void;
+  /** What carries publishes between nodes, e.g. "redis". */
+  readonly transport: string;
 }
 
 /**
