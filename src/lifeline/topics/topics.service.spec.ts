@@ -8,6 +8,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
 import { FANOUT_SENDS_PER_TURN, messageFrame as frameAt, TopicsService } from './topics.service';
 import { type Connection, Loopback } from '../../../test/support/loopback';
+import type { TopicLog } from '../history/interfaces/topic-log.interface';
 
 function textOf(raw: RawData): string {
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
@@ -347,5 +348,59 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
     expect(topics.deliverFrame('big', messageFrame('big', 'direct', 3), 3)).toBe(5); // deliverFrame ignores the budget
     await nextTurn();
     expect(big[0].sent).toEqual([messageFrame('big', 1, 1), messageFrame('big', 'direct', 3), messageFrame('big', 2, 2)]);
+  });
+});
+
+describe('TopicsService: catch-up (subscribeFrom) against a log whose reads overtake its deliveries (as Redis pub/sub can)', () => {
+  const fakeSocket = () => {
+    const sent: string[] = [];
+    return { sent, socket: { readyState: WebSocket.OPEN, send: (frame: string) => sent.push(frame) } };
+  };
+  const frame = (offset: number) => frameAt('t', offset, 'e', offset);
+
+  /** A log that has 1..last stored; deliveries are made by the test, as a late pub/sub would. */
+  const logWith = (last: number): TopicLog => ({
+    append: () => Promise.reject(new Error('not used')),
+    position: () => Promise.resolve({ epoch: 'e', offset: last }),
+    readAfter: (_t, _e, offset) =>
+      Promise.resolve({
+        ok: true,
+        position: { epoch: 'e', offset: last },
+        messages: Array.from({ length: last - offset }, (_, i) => ({ offset: offset + 1 + i, frame: frame(offset + 1 + i) })),
+      }),
+    stats: () => undefined,
+    close: () => undefined,
+  });
+
+  it('replays, then sends held live messages once; late copies of replayed messages are skipped', async () => {
+    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const topics = new TopicsService(registry);
+    topics.useLog(logWith(3));
+    const c = fakeSocket();
+    const record = registry.register(c.socket as unknown as WebSocket);
+    const pending = topics.subscribeFrom(record, 't', { epoch: 'e', offset: 1 });
+    // While the history is read: copies of 2 and 3, and a new 4, arrive.
+    topics.deliver('t', frame(2), 2);
+    topics.deliver('t', frame(4), 4);
+    const catchUp = await pending;
+    expect(catchUp?.read).toMatchObject({ ok: true });
+    expect(catchUp?.finish()).toBe(2);
+    expect(c.sent).toEqual([frame(2), frame(3), frame(4)]);
+
+    // Same again where nothing arrived during the read: the copies come after it.
+    const d = fakeSocket();
+    const other = registry.register(d.socket as unknown as WebSocket);
+    const late = await topics.subscribeFrom(other, 't', { epoch: 'e', offset: 1 });
+    late?.finish();
+    for (const o of [2, 3, 4, 5]) topics.deliver('t', frame(o), o);
+    expect(d.sent).toEqual([frame(2), frame(3), frame(4), frame(5)]);
+    // The first newer message lifted the floor; a plain subscribe starts after the position.
+    topics.unsubscribe(other, 't');
+    const again = await topics.subscribeFrom(other, 't');
+    expect(again?.position).toEqual({ epoch: 'e', offset: 3 });
+    again?.finish();
+    topics.deliver('t', frame(3), 3);
+    topics.deliver('t', frame(6), 6);
+    expect(d.sent.slice(4)).toEqual([frame(6)]);
   });
 });

@@ -87,6 +87,15 @@ export class TopicsService implements OnApplicationShutdown {
   readonly history: HistoryOptions;
   /** Clients catching up: their live messages wait here, per topic (see subscribeFrom). */
   private readonly holds = new Map<ClientRecord, Map<string, Held>>();
+  /**
+   * Clients that caught up to an offset this node has not delivered yet: in a
+   * cluster the history read (commands connection) can overtake the same
+   * messages on the pub/sub connection, or they wait in the fan-out queue.
+   * Those older messages are skipped for the client; the first newer one
+   * removes its floor (the stream is in offset order), as does the end of
+   * the subscription.
+   */
+  private readonly floors = new Map<ClientRecord, Map<string, number>>();
   /** Fan-outs waiting for a later turn, [topic, frame, offset], oldest at pendingHead. */
   private pending: [string, string, number][] = [];
   private pendingHead = 0;
@@ -202,6 +211,16 @@ export class TopicsService implements OnApplicationShutdown {
       last = held.offsets[i];
       if (this.registry.has(client.id)) this.sendTo(client, held.frames[i]);
     }
+    // Nothing held reached the catch-up's offset: copies of older messages may still be on their way.
+    const reached = held.offsets.length > 0 && held.offsets[held.offsets.length - 1] >= after;
+    if (!reached && after > 0 && Number.isFinite(after) && this.registry.has(client.id)) {
+      let topics = this.floors.get(client);
+      if (!topics) {
+        topics = new Map();
+        this.floors.set(client, topics);
+      }
+      topics.set(topic, last);
+    }
   }
 
   /** Idempotent. Returns false if the client is no longer live. */
@@ -284,6 +303,8 @@ export class TopicsService implements OnApplicationShutdown {
           continue;
         }
       }
+      // A late copy of a message the client's catch-up already sent.
+      if (this.floors.size > 0 && this.belowFloor(client, topic, offset)) continue;
       if (this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame)) delivered++;
     }
     this.countSends(delivered);
@@ -350,7 +371,24 @@ export class TopicsService implements OnApplicationShutdown {
     this.overflowLogged = false;
   };
 
+  /** Whether the client already has this message; the first newer one lifts the floor. */
+  private belowFloor(client: ClientRecord, topic: string, offset: number): boolean {
+    const topics = this.floors.get(client);
+    const floor = topics?.get(topic);
+    if (topics === undefined || floor === undefined) return false;
+    if (offset <= floor) return true;
+    this.dropFloor(client, topic);
+    return false;
+  }
+
+  private dropFloor(client: ClientRecord, topic: string): void {
+    const topics = this.floors.get(client);
+    if (!topics?.delete(topic)) return;
+    if (topics.size === 0) this.floors.delete(client);
+  }
+
   private remove(topic: string, client: ClientRecord): void {
+    if (this.floors.size > 0) this.dropFloor(client, topic);
     const set = this.subscribers.get(topic);
     if (!set?.delete(client)) return;
     if (set.size === 0) this.subscribers.delete(topic);
