@@ -123,5 +123,15 @@ describe('sessions across the cluster (3 real nodes, real Redis)', () => {
     const [live] = await client.take(1);
     expect(live).toMatchObject({ data: 'live', offset: 2 });
     expect(live.epoch).not.toBe(before.epoch);
+
+    // A half-open connection on B (still registered there) loses its session to a resume on A:
+    // B is told through its evict channel and cleans it up with reason `resumed`.
+    const stalled = client.client;
+    stalled.socket.pause();
+    const moved = await client.resume(wsUrl(a));
+    expect(moved.topics).toEqual({ t: { recovered: true, replayed: 0 } });
+    await waitFor(async () => (await b.metric('lifeline_disconnections_total', { reason: 'resumed' })) === 1, 'B cleaned up the old connection', 5000);
+    pub.client.send('publish', { topic: 't', data: 'on a', id: 'after-3' });
+    expect((await client.take(1))[0]).toMatchObject({ data: 'on a', offset: 3 });
   });
 });
