@@ -102,7 +102,11 @@ export class ClientRegistryService {
       void Promise.resolve().then(dispose).catch(() => undefined);
       return false;
     }
-    record.resources ??= [];
+    if (!record.resources) {
+      // A literal of one: push() onto [] would reserve 16 slots, for a client that often holds one resource.
+      record.resources = [{ name, dispose }];
+      return true;
+    }
     if (record.resources.some((r) => r.name === name)) {
       throw new Error(`resource "${name}" is already attached to client ${clientId}`);
     }

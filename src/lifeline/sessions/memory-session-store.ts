@@ -8,8 +8,8 @@ import {
 } from './interfaces/session-store.interface';
 import { sameHash } from './session-token';
 
+/** Kept small: one per connection (the id is the map key; 0, a small integer, while live). */
 interface Session {
-  readonly id: string;
   tokenHash: string;
   /** The token before the last resume: still accepted, in case the `resumed` frame never arrived. */
   previousHash: string | undefined;
@@ -18,7 +18,7 @@ interface Session {
   owner: string | undefined;
   topics: Set<string> | undefined;
   ids: Map<string, PublishedId> | undefined;
-  /** Date.now() when it expires; NaN while a connection holds it. */
+  /** Date.now() when it expires; 0 while a connection holds it. */
   expiresAt: number;
 }
 
@@ -53,14 +53,13 @@ export class MemorySessionStore implements SessionStore {
 
   create(session: NewSession): Promise<void> {
     this.sessions.set(session.id, {
-      id: session.id,
       tokenHash: session.tokenHash,
       previousHash: undefined,
       userId: session.userId,
       owner: session.owner,
       topics: undefined,
       ids: undefined,
-      expiresAt: Number.NaN,
+      expiresAt: 0,
     });
     return Promise.resolve();
   }
@@ -81,7 +80,7 @@ export class MemorySessionStore implements SessionStore {
     session.previousHash = tokenHash;
     session.tokenHash = newTokenHash;
     session.owner = owner;
-    session.expiresAt = Number.NaN; // its queue entry is now stale: expire() checks
+    session.expiresAt = 0; // its queue entry is now stale: expire() checks
     return Promise.resolve({
       ok: true,
       previousOwner: previous === undefined ? undefined : { clientId: previous },

@@ -78,7 +78,7 @@ export class SessionsService implements OnApplicationShutdown {
     this.sessionStore
       .create({ id, tokenHash: hashToken(token), userId: record.userId, owner: record.id })
       .catch((err: unknown) => this.storeFailed('create', err));
-    this.registry.attach(record.id, SESSION_RESOURCE, () => this.release(record));
+    this.registry.attach(record.id, SESSION_RESOURCE, this.release.bind(this, record));
     return `{"id":${JSON.stringify(id)},"token":${JSON.stringify(token)},"ttlMs":${this.ttlMs}}`;
   }
 
