@@ -158,9 +158,12 @@ export class RedisTopicLog implements TopicLog {
         this.keys.topics,
         `[${JSON.stringify(topic)},`,
       )) as LuaReply;
-    } catch {
-      // Redis went away: this node's subscribers still get it, under a local epoch.
-      return this.fallback.appendNow(topic, data);
+    } catch (err) {
+      // Redis went away: this node's subscribers still get it, under a local epoch. A slow reply
+      // (a timeout while connected) is an error for the publisher, not an epoch of its own: the
+      // script may have run, and epochs must not flap under load.
+      if (!this.connection.up) return this.fallback.appendNow(topic, data);
+      throw err;
     }
     return { epoch: String(reply[0]), offset: Number(reply[1]) };
   }
