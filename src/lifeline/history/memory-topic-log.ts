@@ -7,10 +7,10 @@ import type {
   TopicLog,
   TopicPosition,
 } from './interfaces/topic-log.interface';
-import { messageFrameHead, messageFrameTail } from './message-frame';
+import { messageFrame } from './message-frame';
 
-/** Per stored message beyond its frame's characters: two array slots and the global queue's two. */
-const ENTRY_OVERHEAD_BYTES = 32;
+/** Per stored message beyond its frame's characters: the string's header, two array slots and the global queue's two. */
+const ENTRY_OVERHEAD_BYTES = 48;
 
 /** One topic's history: the latest frames, oldest at `head`. */
 class TopicHistory {
@@ -102,7 +102,7 @@ export class MemoryTopicLog implements TopicLog {
     const history = this.historyOf(topic, now);
     const offset = ++history.last;
     history.touchedAt = now;
-    const frame = messageFrameHead(topic, data) + messageFrameTail(history.epoch, offset);
+    const frame = messageFrame(topic, data, history.epoch, offset);
     if (this.options.size > 0) {
       history.frames.push(frame);
       history.times.push(now);

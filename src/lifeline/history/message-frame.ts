@@ -13,6 +13,11 @@ export function messageFrameTail(epoch: string, offset: number): string {
   return `${epoch}","offset":${offset}}}`;
 }
 
+/**
+ * The whole frame in one JSON.stringify: the same text as head + tail, but
+ * one flat string (a concatenation is a tree of cons strings; kept in the
+ * history, that tree cost about 2.5 times the text).
+ */
 export function messageFrame(topic: string, data: unknown, epoch: string, offset: number): string {
-  return messageFrameHead(topic, data) + messageFrameTail(epoch, offset);
+  return JSON.stringify({ event: 'message', data: data === undefined ? { topic, epoch, offset } : { topic, data, epoch, offset } });
 }

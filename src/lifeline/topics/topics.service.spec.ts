@@ -126,8 +126,8 @@ describe('TopicsService (real registry, real sockets)', () => {
 
     expect(delivered.recipients).toBe(2);
     expect(delivered.offset).toBe(1);
-    // Topic and data once each, not once per subscriber.
-    expect(serialisations).toBe(2);
+    // Once, not once per subscriber.
+    expect(serialisations).toBe(1);
     const expected = `{"event":"message","data":{"topic":"t","data":{"price":42,"tags":["x"]},"epoch":"${delivered.epoch}","offset":1}}`;
     await waitFor(() => a.received.length > 0 && b.received.length > 0, 'both subscribers received the frame', 2000);
     expect(a.received).toEqual([expected]);
