@@ -9,8 +9,8 @@ import type {
 } from './interfaces/topic-log.interface';
 import { messageFrame } from './message-frame';
 
-/** Per stored message beyond its frame's characters: the string's header, two array slots and the global queue's two. */
-const ENTRY_OVERHEAD_BYTES = 48;
+/** Per stored message beyond its frame's characters: the string's header, four array slots and their growth room (measured: about 330 B for a 170-character frame). */
+const ENTRY_OVERHEAD_BYTES = 96;
 
 /** One topic's history: the latest frames, oldest at `head`. */
 class TopicHistory {
