@@ -11,6 +11,7 @@ import type { ClientRecord } from './interfaces/client-record.interface';
 import type { DisconnectReason } from './interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
+import { BackpressureService } from './limits/backpressure.service';
 import { isLogEnabled } from './log-level';
 
 /** ws reports 1006 when the connection ended without a close frame. */
@@ -44,6 +45,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     private readonly heartbeat: HeartbeatService,
     private readonly cleanup: CleanupPipeline,
     private readonly events: EventEmitter2,
+    private readonly backpressure: BackpressureService,
   ) {
     this.heartbeatJson = JSON.stringify({ intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs });
     const clients = registry;
@@ -82,7 +84,8 @@ export class LifecycleService implements BeforeApplicationShutdown {
       socket.on('close', this.onSocketClose);
       socket.on('error', this.onSocketError);
       this.heartbeat.track(record);
-      socket.send(this.welcome(record.id));
+      // The one send path, like every other frame (slow-consumer limits).
+      this.backpressure.send(record, this.welcome(record.id));
       const event: ClientConnectedEvent = {
         clientId: record.id,
         remoteAddress: record.remoteAddress,
