@@ -219,7 +219,7 @@ export class LifelineWsAdapter extends WsAdapter {
       if (rate === 'flooding') {
         void this.lifecycle.disconnect(record, 'rate_limited', CloseCodes.policyViolation, 'rate_limited');
       } else {
-        this.reply(record, { event: 'error', data: { code: 'rate_limited', message: 'too many messages; slow down' } });
+        this.reply(record, errorFrame('rate_limited', 'too many messages; slow down'));
       }
       return;
     }
@@ -234,7 +234,7 @@ export class LifelineWsAdapter extends WsAdapter {
       result = responsesOf(callback(frame.data, frame.event));
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
-      return this.reply(record, errorFrame('bad_request', e.message, e.event));
+      return this.reply(record, errorFrame(e.code, e.message, e.event));
     }
     result.pipe(filter((response) => response !== undefined && response !== null)).subscribe({
       next: (response) => this.reply(record, response),
