@@ -46,3 +46,38 @@ describe('origin and authentication (issue 9, item 9)', () => {
     expect(await TestClient.refusal(t.wsUrl, { headers: { Authorization: `Bearer ${TOKEN}` } })).toMatchObject({ status: 503 });
   });
 });
+
+/** Writes raw bytes on the client's TCP socket, under ws's framing. */
+function writeRaw(client: TestClient, bytes: Buffer): void {
+  (client.socket as unknown as { _socket: { write(b: Buffer): void } })._socket.write(bytes);
+}
+
+describe('every close has a documented code and disconnect reason (issue 9, item 12)', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('more than 16,384 fragments: 1008, too_many_fragments; a length of 2^63: 1009, payload_too_large; a reserved opcode: 1002, protocol_error', async () => {
+    t = await startTestApp();
+    const fragmented = await t.join();
+    for (let i = 0; i < 16_400 && fragmented.socket.readyState === fragmented.socket.OPEN; i++) {
+      fragmented.socket.send('x', { fin: false });
+    }
+    expect(await fragmented.closed).toBe(1008);
+
+    const huge = await t.join();
+    // FIN + text, masked, 64-bit length 2^63 - 1, a mask key; no payload needed.
+    writeRaw(huge, Buffer.from([0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]));
+    expect(await huge.closed).toBe(1009);
+
+    const odd = await t.join();
+    writeRaw(odd, Buffer.from([0x83, 0x80, 1, 2, 3, 4])); // opcode 3 is reserved
+    expect(await odd.closed).toBe(1002);
+
+    const { waitFor } = await import('./support/wait');
+    await waitFor(() => t.registry.size === 0 && t.pipeline.pending === 0, 'all cleaned up');
+    expect(await t.metric('lifeline_disconnections_total', { reason: 'too_many_fragments' })).toBe(1);
+    expect(await t.metric('lifeline_disconnections_total', { reason: 'payload_too_large' })).toBe(1);
+    expect(await t.metric('lifeline_disconnections_total', { reason: 'protocol_error' })).toBe(1);
+    expect(await t.metric('lifeline_disconnections_total', { reason: 'socket_error' })).toBe(0);
+  });
+});

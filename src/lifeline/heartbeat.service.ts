@@ -53,8 +53,8 @@ export interface HeartbeatStatus {
  * Every interval a sweep walks the registry and, per client:
  *   1. double-checks the real socket state: a socket that is not OPEN is
  *      never pinged, it goes to cleanup as `stale_socket`;
- *   2. leaves a client whose ping is still outstanding alone (reaping it if
- *      its deadline has passed, a backstop);
+ *   2. leaves a client whose ping is still outstanding alone: its deadline
+ *      is the deadline timer's to judge, after pending input is read;
  *   3. otherwise sends a protocol ping; the pong records the RTT.
  *
  * The pong deadline is not a second walk over the registry: every ping joins
@@ -190,9 +190,6 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const started = performance.now();
     let totals: SweepTotals;
     try {
-      // Past this turn's poll phase first, as for deadlines (onDeadline): a
-      // tick that fires late must see the pongs that are already waiting.
-      await yieldToEventLoop();
       this.pingToken = randomBytes(PING_TOKEN_BYTES);
       totals = await this.pingAll();
     } finally {
@@ -297,16 +294,10 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         return;
       }
       const now = performance.now();
-      if (!Number.isNaN(record.pingSentAt)) {
-        // Outstanding: the deadline timer owns it. Should that timer run late
-        // (a blocked loop), the sweep does not wait for it.
-        const waited = now - record.pingSentAt;
-        if (waited >= this.options.heartbeatTimeoutMs) {
-          totals.reaped++;
-          this.reap(record, 'heartbeat_timeout', waited);
-        }
-        return;
-      }
+      // Outstanding: the deadline timer owns it, and judges it only after
+      // pending input has been read (onDeadline). The sweep must not: after a
+      // stall its tick runs before the pongs that arrived meanwhile are read.
+      if (!Number.isNaN(record.pingSentAt)) return;
       if (!this.sendPing(socket)) return;
       record.pingSentAt = now;
       record.pingToken = this.pingToken;
