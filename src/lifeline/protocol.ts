@@ -1,5 +1,6 @@
 import type { WsResponse } from '@nestjs/websockets';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
 /** Error codes a client can receive in an `error` frame. */
 export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions';
@@ -44,6 +45,7 @@ export const publishBodySchema = z.object({ topic, data: z.unknown().optional() 
 
 /** Parses a text frame into `{ event, data }` or throws a ProtocolError saying why. */
 export function parseFrame(raw: string): Frame {
+  if (nestsDeeperThan(raw)) throw new ProtocolError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
