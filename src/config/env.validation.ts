@@ -75,6 +75,7 @@ export const envSchema = z
       .default('false')
       .transform((v) => v === 'true'),
     HANDSHAKE_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
+    HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
     ALLOW_BINARY: z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')

@@ -49,6 +49,8 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly backpressure: BackpressureService;
   /** TCP connections that have not completed a request yet, with their deadline. */
   private readonly pendingHandshakes = new Map<Socket, number>();
+  /** Kept-alive HTTP connections between requests: deadline, and bytes read when the last response ended. */
+  private readonly keptAlive = new Map<Socket, { deadline: number; bytesRead: number }>();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new MessageHandlers();
   /** One listener shared by all sockets: the socket is `this`, no closure per client. */
@@ -136,8 +138,17 @@ export class LifelineWsAdapter extends WsAdapter {
   private watchHandshakes(httpServer: http.Server): void {
     const timeoutMs = this.options.handshakeTimeoutMs;
     httpServer.on('connection', (socket: Socket) => this.pendingHandshakes.set(socket, performance.now() + timeoutMs));
-    // A plain HTTP request is not a handshake; Node's own timeouts govern it.
-    httpServer.on('request', (request: http.IncomingMessage) => this.pendingHandshakes.delete(request.socket));
+    // A plain HTTP request is not a handshake; Node's own timeouts govern it
+    // while it runs. Once answered, a kept-alive connection waits for its
+    // next request, which may be an upgrade dribbled byte by byte: it gets
+    // the handshake deadline again (an idle one is left to keepAliveTimeout).
+    httpServer.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      this.pendingHandshakes.delete(request.socket);
+      response.once('finish', () => {
+        const { socket } = request;
+        if (!socket.destroyed) this.keptAlive.set(socket, { deadline: performance.now() + timeoutMs, bytesRead: socket.bytesRead });
+      });
+    });
     this.handshakeTimer ??= setInterval(() => this.dropStaleHandshakes(), Math.max(20, Math.floor(timeoutMs / 4)));
     this.handshakeTimer.unref();
   }
@@ -152,18 +163,32 @@ export class LifelineWsAdapter extends WsAdapter {
         socket.destroy();
       }
     }
+    for (const [socket, { deadline, bytesRead }] of this.keptAlive) {
+      if (socket.destroyed) {
+        this.keptAlive.delete(socket);
+      } else if (now >= deadline) {
+        this.keptAlive.delete(socket);
+        // Bytes since the last response, and no complete request: a dribbled one.
+        if (socket.bytesRead > bytesRead) {
+          this.gate.handshakeTimedOut(socket.remoteAddress);
+          socket.destroy();
+        }
+      }
+    }
   }
 
   override async dispose(): Promise<void> {
     if (this.handshakeTimer) clearInterval(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.pendingHandshakes.clear();
+    this.keptAlive.clear();
     await super.dispose();
   }
 
   private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // The upgrade request is complete: from here on the gate decides, promptly.
     this.pendingHandshakes.delete(request.socket);
+    this.keptAlive.delete(request.socket);
     // Errors on a socket we may be refusing must not become unhandled events.
     // A module-level function: a closure here would share this function's
     // context and keep `request` (headers and all) alive for the socket's life.
