@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { startApp } from './bootstrap';
+import { NodeIdInUseError } from './cluster/node-lease.service';
 import { EnvValidationError, validateEnv } from './config/env.validation';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -19,6 +20,10 @@ async function main(): Promise<void> {
     app = await startApp();
   } catch (err) {
     // The one start-up failure an operator causes most: say which variable, no stack trace.
+    if (err instanceof NodeIdInUseError) {
+      process.stderr.write(`lifeline: ${err.message}\n`);
+      process.exit(1);
+    }
     const code = (err as { code?: unknown } | null)?.code;
     if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
     const env = validateEnv(process.env);
