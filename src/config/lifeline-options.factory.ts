@@ -22,6 +22,8 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     },
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
+    defaultTopicPolicy: get('TOPIC_POLICY'),
+    topicPolicyTimeoutMs: get('TOPIC_POLICY_TIMEOUT_MS'),
   };
 }
 

@@ -15,6 +15,7 @@ import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { takeToken } from './limits/rate-limit';
+import { endTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
@@ -193,14 +194,15 @@ export class LifelineWsAdapter extends WsAdapter {
     }
   }
 
-  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean): void {
+  /** `queued`: the frame waited for an earlier one of its client (FrameOrder) and is already rate-counted. */
+  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean, queued = false): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
     if (isBinary && !this.options.allowBinary) {
       void this.lifecycle.disconnect(record, 'unsupported_data', CloseCodes.unsupportedData, 'binary frames are not accepted');
       return;
     }
-    const rate = takeToken(record, this.options.rateLimit, performance.now());
+    const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, performance.now());
     if (rate !== 'ok') {
       const event: RateLimitedEvent = { clientId: record.id };
       this.events.emit(LifelineEvents.rateLimited, event);
@@ -211,6 +213,19 @@ export class LifelineWsAdapter extends WsAdapter {
       }
       return;
     }
+    // One frame of a client at a time, in order (see permissions/frame-order.ts).
+    const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.options.maxPayloadBytes);
+    if (turn === 'queued') return;
+    if (turn === 'full') {
+      return send(client, { event: 'error', data: { code: 'rate_limited', message: 'too many messages waiting for an earlier one; slow down' } });
+    }
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      const next = endTurn(record);
+      if (next) this.dispatch(client, next.raw, next.isBinary, true);
+    };
 
     let event: string;
     let result: Observable<unknown>;
@@ -222,12 +237,20 @@ export class LifelineWsAdapter extends WsAdapter {
       result = responsesOf(callback(frame.data, frame.event));
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
-      return send(client, errorFrame('bad_request', e.message, e.event));
+      send(client, errorFrame('bad_request', e.message, e.event));
+      return done();
     }
     result.pipe(filter((response) => response !== undefined && response !== null)).subscribe({
-      next: (response) => send(client, response),
+      next: (response) => {
+        send(client, response);
+        done();
+      },
       // The interceptor turns handler errors into frames; this is the backstop.
-      error: () => send(client, errorFrame('internal_error', 'the server failed to handle this message', event)),
+      error: () => {
+        send(client, errorFrame('internal_error', 'the server failed to handle this message', event));
+        done();
+      },
+      complete: done,
     });
   }
 }

@@ -2,13 +2,15 @@ import type { WsResponse } from '@nestjs/websockets';
 import { z } from 'zod';
 
 /** Error codes a client can receive in an `error` frame. */
-export type ErrorCode = 'bad_request' | 'internal_error';
+export type ErrorCode = 'bad_request' | 'internal_error' | 'forbidden';
 
 export interface ErrorFrameData {
   code: ErrorCode;
   message: string;
   /** The event of the frame that caused the error, when known. */
   event?: string;
+  /** `forbidden`: the topic the client may not subscribe or publish to. */
+  topic?: string;
 }
 
 /** A client sent something the protocol does not accept. The connection stays open. */

@@ -28,6 +28,8 @@ export const DISCONNECT_REASONS = [
   'slow_consumer',
   /** Cluster mode: the node holding the client stopped renewing its lease. */
   'node_lost',
+  /** The JWT's `exp` passed while the connection was open (close 4001). */
+  'token_expired',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

@@ -70,7 +70,7 @@ export class UpgradeGate {
     try {
       await this.context.guardConnection(request, auth.userId);
       admitted = true;
-      return { userId: auth.userId };
+      return { userId: auth.userId, topicClaims: auth.topicClaims, expiresAt: auth.expiresAt };
     } catch (err) {
       if (err instanceof HttpException) {
         return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
