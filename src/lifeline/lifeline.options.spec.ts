@@ -20,6 +20,8 @@ describe('resolveLifelineOptions', () => {
       slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
       handshakeTimeoutMs: 10_000,
       allowBinary: false,
+      defaultTopicPolicy: 'open',
+      topicPolicyTimeoutMs: 5_000,
     });
   });
 
@@ -80,6 +82,15 @@ describe('resolveLifelineOptions', () => {
         `LifelineModule: shutdownGraceMs must be zero or more (got ${String(value)})`,
       );
     }
+  });
+
+  it('rejects a defaultTopicPolicy other than open or closed, and a topicPolicyTimeoutMs that is not positive', () => {
+    expect(() => resolveLifelineOptions({ defaultTopicPolicy: 'ajar' as 'open' })).toThrow(
+      'LifelineModule: defaultTopicPolicy must be "open" or "closed" (got ajar)',
+    );
+    expect(() => resolveLifelineOptions({ topicPolicyTimeoutMs: 0 })).toThrow(
+      'LifelineModule: topicPolicyTimeoutMs must be a positive number (got 0)',
+    );
   });
 
   it.each(['ws', '', 'ws/live'])('rejects path %p without a leading "/"', (path) => {
