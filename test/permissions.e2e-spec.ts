@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UseGuards } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -264,6 +264,7 @@ describe('a TopicPolicy provider', () => {
         const ws = context.switchToWs();
         seen.push([ws.getPattern(), ws.getData()]);
         const topic = (ws.getData<{ topic?: unknown }>() ?? {}).topic;
+        if (topic === 'vip') throw new ForbiddenException('members only');
         return !(typeof topic === 'string' && topic.startsWith('admin:'));
       }
     }
@@ -274,12 +275,14 @@ describe('a TopicPolicy provider', () => {
     t = await startTestApp({ gateway: GuardedGateway, topicPolicy: policy });
     const client = await t.join();
     expect(await subscribe(client, 'admin:keys')).toEqual(forbidden('subscribe', 'admin:keys'));
+    expect(await subscribe(client, 'vip')).toEqual(forbidden('subscribe', 'vip', 'members only'));
     expect(await subscribe(client, 'lobby')).toMatchObject({ event: 'subscribed' });
     client.send('publish', { topic: 'lobby', data: 1 });
     expect(await client.next('error')).toEqual(forbidden('publish', 'lobby'));
     expect(seen).toContainEqual(['subscribe', { topic: 'admin:keys' }]);
     expect(seen).toContainEqual(['publish', { topic: 'lobby', data: 1 }]);
-    expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(1);
+    expect(t.topics.subscriberCount('admin:keys') + t.topics.subscriberCount('vip')).toBe(0);
+    expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(2);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'publish' })).toBe(1);
   });
 });
