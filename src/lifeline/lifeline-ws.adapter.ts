@@ -15,7 +15,7 @@ import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { takeToken } from './limits/rate-limit';
-import { endTurn, takeTurn } from './permissions/frame-order';
+import { endTurn, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
@@ -194,7 +194,6 @@ export class LifelineWsAdapter extends WsAdapter {
     }
   }
 
-  /** `queued`: the frame waited for an earlier one of its client (FrameOrder) and is already rate-counted. */
   private dispatch(client: WebSocket, raw: RawData, isBinary: boolean, queued = false): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
@@ -202,6 +201,7 @@ export class LifelineWsAdapter extends WsAdapter {
       void this.lifecycle.disconnect(record, 'unsupported_data', CloseCodes.unsupportedData, 'binary frames are not accepted');
       return;
     }
+    // A queued frame (see FrameOrder below) was rate-counted when it arrived.
     const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, performance.now());
     if (rate !== 'ok') {
       const event: RateLimitedEvent = { clientId: record.id };
@@ -234,23 +234,16 @@ export class LifelineWsAdapter extends WsAdapter {
       event = frame.event;
       const callback = this.handlers.find(client, frame.event);
       if (!callback) throw new ProtocolError(`unknown event "${frame.event}"`, frame.event);
-      result = responsesOf(callback(frame.data, frame.event));
+      result = responsesOf(callback(frame.data, frame.event)).pipe(inTurn(done));
     } catch (err) {
+      queueMicrotask(done); // after the error frame below
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
-      send(client, errorFrame('bad_request', e.message, e.event));
-      return done();
+      return send(client, errorFrame('bad_request', e.message, e.event));
     }
     result.pipe(filter((response) => response !== undefined && response !== null)).subscribe({
-      next: (response) => {
-        send(client, response);
-        done();
-      },
+      next: (response) => send(client, response),
       // The interceptor turns handler errors into frames; this is the backstop.
-      error: () => {
-        send(client, errorFrame('internal_error', 'the server failed to handle this message', event));
-        done();
-      },
-      complete: done,
+      error: () => send(client, errorFrame('internal_error', 'the server failed to handle this message', event)),
     });
   }
 }

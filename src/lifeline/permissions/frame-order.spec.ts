@@ -1,6 +1,7 @@
+import { NEVER, of, startWith, throwError } from 'rxjs';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { MAX_WAITING_FRAMES } from './constants';
-import { endTurn, takeTurn } from './frame-order';
+import { endTurn, inTurn, takeTurn } from './frame-order';
 
 const record = () => ({ frameQueue: undefined }) as unknown as ClientRecord;
 const frame = (text: string) => Buffer.from(text);
@@ -40,5 +41,26 @@ describe('frame order', () => {
     takeTurn(s, frame('in flight'), false, 1e9);
     for (let i = 0; i < MAX_WAITING_FRAMES; i++) expect(takeTurn(s, frame('z'), false, 1e9)).toBe('queued');
     expect(takeTurn(s, frame('z'), false, 1e9)).toBe('full');
+  });
+});
+
+describe('inTurn', () => {
+  it('ends the turn after the first response has gone downstream, or on completion or failure without one', () => {
+    const log: string[] = [];
+    const done = () => log.push('done');
+    of('a', 'b')
+      .pipe(inTurn(done))
+      .subscribe({ next: (v) => log.push(v), complete: () => log.push('complete') });
+    expect(log).toEqual(['a', 'done', 'b', 'done', 'complete', 'done']); // the caller's done is idempotent
+    log.length = 0;
+    of().pipe(inTurn(done)).subscribe();
+    throwError(() => new Error('x'))
+      .pipe(inTurn(done))
+      .subscribe({ error: () => log.push('error') });
+    expect(log).toEqual(['done', 'error', 'done']);
+    log.length = 0;
+    // A response stream that never ends still ends the turn at its first response.
+    NEVER.pipe(startWith('first'), inTurn(done)).subscribe((v) => log.push(v));
+    expect(log).toEqual(['first', 'done']);
   });
 });

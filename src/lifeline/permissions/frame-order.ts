@@ -1,3 +1,4 @@
+import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { RawData } from 'ws';
 import type { ClientRecord, QueuedFrame } from '../interfaces/client-record.interface';
 import { MAX_WAITING_FRAMES } from './constants';
@@ -58,4 +59,30 @@ function sizeOf(raw: RawData): number {
   if (Buffer.isBuffer(raw)) return raw.length;
   if (Array.isArray(raw)) return raw.reduce((sum, b) => sum + b.length, 0);
   return raw.byteLength;
+}
+
+/**
+ * Ends the frame's turn once its handler has acted: after its first response
+ * has gone downstream (and been sent), or when it completes or fails without
+ * one. Not only on completion: a handler may answer with a stream that never
+ * ends, and must not hold its client's later frames forever.
+ */
+export function inTurn<T>(done: () => void): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    new Observable<T>((subscriber) =>
+      source.subscribe({
+        next: (value) => {
+          subscriber.next(value);
+          done();
+        },
+        error: (err: unknown) => {
+          subscriber.error(err);
+          done();
+        },
+        complete: () => {
+          subscriber.complete();
+          done();
+        },
+      }),
+    );
 }
