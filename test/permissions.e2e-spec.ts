@@ -223,6 +223,18 @@ describe('a TopicPolicy provider', () => {
     expect(client.frames[1].data).toEqual({ topic: 'mine', data: 'echo' });
     expect(t.topics.subscriberCount('mine')).toBe(1);
     expect(t.topics.subscriberCount('gone')).toBe(0);
+
+    // What waits is bounded: 64 frames behind the pending one, the rest refused at once.
+    client.frames.length = 0;
+    client.send('subscribe', { topic: 'slow' });
+    for (let i = 0; i < 70; i++) client.send('ping', i);
+    const refused = await nextOf(client, ['error']);
+    expect(refused.data).toEqual({ code: 'rate_limited', message: 'too many messages waiting for an earlier one; slow down' });
+    await waitFor(() => client.frames.filter((f) => f.event === 'pong').length === 64, '64 pongs');
+    expect(client.frames.filter((f) => f.event === 'error')).toHaveLength(5); // 6 refused in all
+    // Refusals are answered at once; the rest in order.
+    expect(client.frames.find((f) => f.event !== 'error')).toEqual({ event: 'subscribed', data: { topic: 'slow' } });
+    expect(client.frames.filter((f) => f.event === 'pong').map((f) => f.data)).toEqual([...Array(64).keys()]);
   });
 
   it('a policy that throws, rejects, answers nonsense or hangs refuses; it is logged and contained', async () => {
