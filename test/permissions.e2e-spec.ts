@@ -235,6 +235,7 @@ describe('a TopicPolicy provider', () => {
     // Refusals are answered at once; the rest in order.
     expect(client.frames.find((f) => f.event !== 'error')).toEqual({ event: 'subscribed', data: { topic: 'slow' } });
     expect(client.frames.filter((f) => f.event === 'pong').map((f) => f.data)).toEqual([...Array(64).keys()]);
+    expect(await t.metric('lifeline_rate_limited_messages_total')).toBe(6);
   });
 
   it('a policy that throws, rejects, answers nonsense or hangs refuses; it is logged and contained', async () => {

@@ -217,6 +217,7 @@ export class LifelineWsAdapter extends WsAdapter {
     const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.options.maxPayloadBytes);
     if (turn === 'queued') return;
     if (turn === 'full') {
+      this.events.emit(LifelineEvents.rateLimited, { clientId: record.id } satisfies RateLimitedEvent);
       return send(client, { event: 'error', data: { code: 'rate_limited', message: 'too many messages waiting for an earlier one; slow down' } });
     }
     let finished = false;
