@@ -15,7 +15,7 @@ import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { takeToken } from './limits/rate-limit';
-import { endTurn, inTurn, takeTurn } from './permissions/frame-order';
+import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
@@ -49,6 +49,11 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly pendingHandshakes = new Map<Socket, number>();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new MessageHandlers();
+  /** What may wait behind a client's frame in flight: a rate-limit burst, and 4 frames' worth of bytes. */
+  private get frameQueueLimits(): FrameQueueLimits {
+    return (this.queueLimits ??= { frames: this.options.rateLimit.burst, bytes: 4 * this.options.maxPayloadBytes });
+  }
+  private queueLimits: FrameQueueLimits | undefined;
   /** One listener shared by all sockets: the socket is `this`, no closure per client. */
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
@@ -214,7 +219,7 @@ export class LifelineWsAdapter extends WsAdapter {
       return;
     }
     // One frame of a client at a time, in order (see permissions/frame-order.ts).
-    const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.options.maxPayloadBytes);
+    const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.frameQueueLimits);
     if (turn === 'queued') return;
     if (turn === 'full') {
       this.events.emit(LifelineEvents.rateLimited, { clientId: record.id } satisfies RateLimitedEvent);

@@ -52,7 +52,15 @@ export interface ClientRecord {
    * Frames are handled one at a time per client (FrameOrder): undefined when
    * none is in flight, else the frames waiting behind it (often none).
    */
-  frameQueue: QueuedFrame[] | undefined;
+  frameQueue: FrameQueue | undefined;
+}
+
+/** The frames of one client waiting behind its frame in flight, oldest at `head`. */
+export interface FrameQueue {
+  readonly frames: QueuedFrame[];
+  head: number;
+  /** Bytes of the frames waiting. */
+  bytes: number;
 }
 
 /** A frame that arrived while an earlier one of its client was still being handled. */

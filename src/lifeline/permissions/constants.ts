@@ -12,5 +12,3 @@ export const TOKEN_EXPIRED_CLOSE_REASON = 'token_expired';
 /** Name of the token-expiry timer in @nestjs/schedule's SchedulerRegistry (one timer for all clients). */
 export const TOKEN_EXPIRY_TIMER_NAME = 'lifeline:token-expiry';
 
-/** Frames of one client that may wait behind its frame in flight (see FrameOrder). */
-export const MAX_WAITING_FRAMES = 64;
