@@ -2,7 +2,7 @@ import type { WsResponse } from '@nestjs/websockets';
 import { z } from 'zod';
 
 /** Error codes a client can receive in an `error` frame. */
-export type ErrorCode = 'bad_request' | 'internal_error' | 'forbidden';
+export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions' | 'forbidden';
 
 export interface ErrorFrameData {
   code: ErrorCode;
@@ -18,6 +18,8 @@ export class ProtocolError extends Error {
   constructor(
     message: string,
     readonly event?: string,
+    /** The error frame's code. */
+    readonly code: ErrorCode = 'bad_request',
   ) {
     super(message);
     this.name = 'ProtocolError';

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -13,6 +13,7 @@ import {
   type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
+import { EventLoopDelayMetric } from './event-loop-delay';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
 /** Round trips observed per turn of the event loop (well under a millisecond's work). */
@@ -34,8 +35,9 @@ const REJECTION_REASONS: readonly RejectionReason[] = [
  * prom-client's global one), so several apps can live in one process.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
+  private readonly eventLoopDelay = new EventLoopDelayMetric(this.registry);
 
   private readonly connections = new Counter({
     name: 'lifeline_connections_total',
@@ -190,6 +192,10 @@ export class MetricsService {
   @OnEvent(LifelineEvents.topicRefused)
   onTopicRefused(event: TopicRefusedEvent): void {
     this.topicRefusals.inc({ action: event.action });
+  }
+
+  onModuleDestroy(): void {
+    this.eventLoopDelay.stop();
   }
 
   metrics(): Promise<string> {

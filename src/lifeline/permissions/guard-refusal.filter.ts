@@ -50,7 +50,7 @@ export class GuardRefusalFilter implements WsExceptionFilter {
   }
 
   private otherError(exception: unknown, event: string, clientId: string) {
-    if (exception instanceof ProtocolError) return errorFrame('bad_request', exception.message, event);
+    if (exception instanceof ProtocolError) return errorFrame(exception.code, exception.message, event);
     if (exception instanceof WsException || exception instanceof HttpException) {
       return errorFrame('bad_request', messageOf(exception), event);
     }
