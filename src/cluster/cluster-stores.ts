@@ -7,8 +7,6 @@ import { RedisConnection } from './redis.connection';
 import { RedisSessionStore } from './redis-session-store';
 import { RedisTopicLog } from './redis-topic-log';
 
-const TOPIC_RESOURCE_PREFIX = 'topic:';
-
 /**
  * Puts the cluster's stores in place at module init, before any connection
  * or publish: history (RedisTopicLog) and sessions (RedisSessionStore)
@@ -49,10 +47,10 @@ export class ClusterStores implements OnModuleInit {
     }
   }
 
-  /** A live client's subscriptions, read from its per-client resources. */
+  /** A live client's subscriptions. */
   private topicsOf(clientId: string): string[] {
-    const resources = this.registry.get(clientId)?.resources ?? [];
-    return resources.filter((r) => r.name.startsWith(TOPIC_RESOURCE_PREFIX)).map((r) => r.name.slice(TOPIC_RESOURCE_PREFIX.length));
+    const record = this.registry.get(clientId);
+    return record ? this.topics.subscriptionsOf(record) : [];
   }
 
   /** The reaper removed a dead node: the sessions its connections held start their TTL (resumable meanwhile). */

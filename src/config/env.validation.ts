@@ -17,6 +17,8 @@ const commaList = z
   .transform((v) => v.split(',').map((item) => item.trim()))
   .refine((items) => items.every((item) => item.length > 0), { message: 'must be a comma-separated list without empty items' });
 
+export const TOPIC_POLICIES = ['open', 'closed'] as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -67,7 +69,15 @@ export const envSchema = z
     RATE_LIMIT_BURST: wholeNumber(1, 1_000_000, 100),
     SLOW_CONSUMER_MAX_BUFFERED_BYTES: wholeNumber(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
     SLOW_CONSUMER_GRACE_MS: wholeNumber(10, 600_000, 10_000),
+    // Default 4 x SLOW_CONSUMER_MAX_BUFFERED_BYTES (applied by LifelineModule).
+    SLOW_CONSUMER_HARD_LIMIT_BYTES: optionalWholeNumber(1024, 4 * 1024 * 1024 * 1024),
+    MAX_SUBSCRIPTIONS_PER_CLIENT: wholeNumber(1, 1_000_000, 1000),
+    REQUIRE_ORIGIN: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
     HANDSHAKE_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
+    HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
     ALLOW_BINARY: z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
@@ -78,6 +88,9 @@ export const envSchema = z
     HISTORY_TTL_MS: wholeNumber(100, 86_400_000, 120_000),
     HISTORY_MAX_BYTES: wholeNumber(1024, 64 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
     REPLAY_MAX_MESSAGES: wholeNumber(1, 1_000_000, 1000),
+    // Topic permissions (see README "Topic permissions").
+    TOPIC_POLICY: z.enum(TOPIC_POLICIES, { message: `must be one of ${TOPIC_POLICIES.join(', ')}` }).default('open'),
+    TOPIC_POLICY_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
     // Cluster mode (see README "Cluster mode"); REDIS_URL unset = in-memory mode.
     REDIS_URL: z
       .string()
@@ -109,6 +122,14 @@ export const envSchema = z
     }
     if (env.AUTH_MODE === 'jwt' && !env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
+    const { SLOW_CONSUMER_MAX_BUFFERED_BYTES: soft, SLOW_CONSUMER_HARD_LIMIT_BYTES: hard } = env;
+    if (Number.isInteger(soft) && hard !== undefined && Number.isInteger(hard) && hard < soft) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLOW_CONSUMER_HARD_LIMIT_BYTES'],
+        message: `must not be below SLOW_CONSUMER_MAX_BUFFERED_BYTES (${soft})`,
+      });
     }
     // Compare only two valid numbers; a bad one is already reported on its own.
     const { HEARTBEAT_INTERVAL_MS: interval, HEARTBEAT_TIMEOUT_MS: timeout } = env;

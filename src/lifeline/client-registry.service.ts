@@ -44,6 +44,7 @@ export class ClientRegistryService {
       lastPongAt: Number.NaN,
       rttMs: Number.NaN,
       pingSentAt: Number.NaN,
+      pingToken: undefined,
       closeCode: undefined,
       errorCode: undefined,
       rateTokens: this.options.rateLimit.burst,
@@ -51,6 +52,9 @@ export class ClientRegistryService {
       rateStrikes: 0,
       backpressureSince: undefined,
       resources: undefined,
+      topicClaims: admissionOf(request)?.topicClaims,
+      expiresAt: admissionOf(request)?.expiresAt ?? Number.NaN,
+      frameQueue: undefined,
     };
     this.clients.set(record.id, record);
     (socket as LinkedSocket)[RECORD] = record;

@@ -21,6 +21,10 @@ export const DEFAULT_OPTIONS = {
   allowBinary: false,
   sessionTtlMs: 120_000,
   history: { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 },
+  maxSubscriptionsPerClient: 1000,
+  requireOrigin: false,
+  defaultTopicPolicy: 'open',
+  topicPolicyTimeoutMs: 5_000,
 } as const;
 
 /** WebSocket close codes Lifeline sends (RFC 6455 section 7.4.1). */

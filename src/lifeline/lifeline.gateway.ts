@@ -1,4 +1,4 @@
-import { UseInterceptors } from '@nestjs/common';
+import { UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -14,6 +14,8 @@ import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interce
 import type { ClientRecord } from './interfaces/client-record.interface';
 import { LifecycleService } from './lifecycle.service';
 import { BackpressureService } from './limits/backpressure.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import { parseBody, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
 import { ResumeService } from './sessions/resume.service';
 import { SessionsService } from './sessions/sessions.service';
@@ -31,6 +33,8 @@ interface TopicReply {
  */
 @WebSocketGateway()
 @UseInterceptors(CleanupExceptionInterceptor)
+// Guard refusals (topic permissions, app guards) become error frames.
+@UseFilters(GuardRefusalFilter)
 export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly lifecycle: LifecycleService,
@@ -59,6 +63,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
    * of whatever was published while the position was read.
    */
   @SubscribeMessage('subscribe')
+  @UseGuards(TopicPolicyGuard)
   async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
     const { topic } = parseBody(topicBodySchema, body, 'subscribe');
     const client = this.client(socket, 'subscribe');
@@ -87,6 +92,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
 
   /** With an `id`: published once per session, acknowledged with `published` {id, topic, offset}. */
   @SubscribeMessage('publish')
+  @UseGuards(TopicPolicyGuard)
   async publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
     const { topic, data, id } = parseBody(publishBodySchema, body, 'publish');
     const client = this.client(socket, 'publish');

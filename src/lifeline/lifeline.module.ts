@@ -12,6 +12,10 @@ import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
 import { ResumeService } from './sessions/resume.service';
 import { SessionsService } from './sessions/sessions.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TokenExpiryService } from './permissions/token-expiry.service';
+import { TopicPermissions } from './permissions/topic-permissions.service';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -38,6 +42,10 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     BackpressureService,
     SessionsService,
     ResumeService,
+    TopicPermissions,
+    TopicPolicyGuard,
+    GuardRefusalFilter,
+    TokenExpiryService,
   ],
   exports: [
     LIFELINE_OPTIONS,
@@ -49,6 +57,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     BackpressureService,
     SessionsService,
     ResumeService,
+    TopicPermissions,
+    TokenExpiryService,
   ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

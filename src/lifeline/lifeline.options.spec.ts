@@ -22,6 +22,10 @@ describe('resolveLifelineOptions', () => {
       allowBinary: false,
       sessionTtlMs: 120_000,
       history: { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 },
+      maxSubscriptionsPerClient: 1000,
+      requireOrigin: false,
+      defaultTopicPolicy: 'open',
+      topicPolicyTimeoutMs: 5_000,
     });
   });
 
@@ -31,6 +35,12 @@ describe('resolveLifelineOptions', () => {
     expect(() => resolveLifelineOptions({ history: { ...history, replayMaxMessages: 0 } })).toThrow(/history.replayMaxMessages/);
     expect(() => resolveLifelineOptions({ history: { ...history, size: -1 } })).toThrow(/history.size/);
     expect(resolveLifelineOptions({ sessionTtlMs: 0, history: { ...history, size: 0 } }).sessionTtlMs).toBe(0);
+  });
+
+  it('refuses a slow-consumer hard limit below the soft one', () => {
+    expect(() =>
+      resolveLifelineOptions({ slowConsumer: { maxBufferedBytes: 4096, graceMs: 100, hardLimitBytes: 1024 } }),
+    ).toThrow('slowConsumer.hardLimitBytes (1024) must not be below slowConsumer.maxBufferedBytes (4096)');
   });
 
   it('keeps the values it is given and fills in the rest', () => {
@@ -90,6 +100,15 @@ describe('resolveLifelineOptions', () => {
         `LifelineModule: shutdownGraceMs must be zero or more (got ${String(value)})`,
       );
     }
+  });
+
+  it('rejects a defaultTopicPolicy other than open or closed, and a topicPolicyTimeoutMs that is not positive', () => {
+    expect(() => resolveLifelineOptions({ defaultTopicPolicy: 'ajar' as 'open' })).toThrow(
+      'LifelineModule: defaultTopicPolicy must be "open" or "closed" (got ajar)',
+    );
+    expect(() => resolveLifelineOptions({ topicPolicyTimeoutMs: 0 })).toThrow(
+      'LifelineModule: topicPolicyTimeoutMs must be a positive number (got 0)',
+    );
   });
 
   it.each(['ws', '', 'ws/live'])('rejects path %p without a leading "/"', (path) => {

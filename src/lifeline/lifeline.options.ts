@@ -35,6 +35,10 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
     'slowConsumer.maxBufferedBytes': resolved.slowConsumer.maxBufferedBytes,
     'slowConsumer.graceMs': resolved.slowConsumer.graceMs,
     handshakeTimeoutMs: resolved.handshakeTimeoutMs,
+    maxSubscriptionsPerClient: resolved.maxSubscriptionsPerClient,
+    ...(resolved.slowConsumer.hardLimitBytes !== undefined && {
+      'slowConsumer.hardLimitBytes': resolved.slowConsumer.hardLimitBytes,
+    }),
   };
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value <= 0) {
@@ -50,12 +54,24 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
       throw new Error(`LifelineModule: history.${key} must be a whole number, at least ${min} (got ${String(history[key])})`);
     }
   }
+  const { maxBufferedBytes, hardLimitBytes } = resolved.slowConsumer;
+  if (hardLimitBytes !== undefined && hardLimitBytes < maxBufferedBytes) {
+    throw new Error(
+      `LifelineModule: slowConsumer.hardLimitBytes (${hardLimitBytes}) must not be below slowConsumer.maxBufferedBytes (${maxBufferedBytes})`,
+    );
+  }
   const { auth } = resolved;
   if (auth.mode === 'token' && (auth.tokens.length === 0 || auth.tokens.some((t) => t.length === 0))) {
     throw new Error('LifelineModule: auth mode "token" needs at least one non-empty token');
   }
   if (auth.mode === 'jwt' && auth.secret.length < 32) {
     throw new Error('LifelineModule: auth mode "jwt" needs a secret of at least 32 characters');
+  }
+  if (resolved.defaultTopicPolicy !== 'open' && resolved.defaultTopicPolicy !== 'closed') {
+    throw new Error(`LifelineModule: defaultTopicPolicy must be "open" or "closed" (got ${String(resolved.defaultTopicPolicy)})`);
+  }
+  if (!Number.isFinite(resolved.topicPolicyTimeoutMs) || resolved.topicPolicyTimeoutMs <= 0) {
+    throw new Error(`LifelineModule: topicPolicyTimeoutMs must be a positive number (got ${String(resolved.topicPolicyTimeoutMs)})`);
   }
   if (!resolved.path.startsWith('/')) {
     throw new Error(`LifelineModule: path must start with "/" (got "${resolved.path}")`);

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -14,8 +14,10 @@ import {
   SessionsService,
   type SweepEvent,
   TopicsService,
+  type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
+import { EventLoopDelayMetric } from './event-loop-delay';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
 /** Round trips observed per turn of the event loop (well under a millisecond's work). */
@@ -38,8 +40,9 @@ const REJECTION_REASONS: readonly RejectionReason[] = [
  * prom-client's global one), so several apps can live in one process.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
+  private readonly eventLoopDelay = new EventLoopDelayMetric(this.registry);
 
   private readonly connections = new Counter({
     name: 'lifeline_connections_total',
@@ -115,6 +118,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly topicRefusals = new Counter({
+    name: 'lifeline_topic_refusals_total',
+    help: 'Subscribes and publishes refused by topic permissions (claims, TopicPolicy, TOPIC_POLICY, guards), by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     clients: ClientRegistryService,
     backpressure: BackpressureService,
@@ -170,6 +180,7 @@ export class MetricsService {
     }
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
     for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
+    for (const action of ['subscribe', 'publish']) this.topicRefusals.inc({ action }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -230,6 +241,15 @@ export class MetricsService {
   @OnEvent(LifelineEvents.rateLimited)
   onRateLimited(): void {
     this.rateLimited.inc();
+  }
+
+  @OnEvent(LifelineEvents.topicRefused)
+  onTopicRefused(event: TopicRefusedEvent): void {
+    this.topicRefusals.inc({ action: event.action });
+  }
+
+  onModuleDestroy(): void {
+    this.eventLoopDelay.stop();
   }
 
   metrics(): Promise<string> {

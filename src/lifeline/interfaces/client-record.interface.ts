@@ -1,4 +1,5 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import type { TopicClaims } from '../permissions/interfaces/topic-claims.interface';
 
 /** Releases one resource a module attached to a client. May be async. */
 export type Disposer = () => void | Promise<void>;
@@ -33,6 +34,12 @@ export interface ClientRecord {
   rttMs: number;
   /** performance.now() when the outstanding ping was sent; NaN when none is (heartbeat's field). */
   pingSentAt: number;
+  /**
+   * Payload of the outstanding ping, which its pong must echo (heartbeat's
+   * field): an unsolicited or stale pong answers nothing. Shared by every
+   * ping of one sweep, so it costs a reference, not a buffer, per client.
+   */
+  pingToken: Buffer | undefined;
   /** Close code seen on the socket's 'close' event, if it has closed. */
   closeCode: number | undefined;
   /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */
@@ -45,9 +52,37 @@ export interface ClientRecord {
   backpressureSince: number | undefined;
   /** Disposers in order of acquisition; released last-in first-out. */
   resources: ClientResource[] | undefined;
+  /** The JWT `topics` claim, compiled; undefined when the token had none (then the policy decides). */
+  readonly topicClaims: TopicClaims | undefined;
+  /** Epoch milliseconds at which the JWT expires (`exp`); NaN when it never does. */
+  readonly expiresAt: number;
+  /**
+   * Frames are handled one at a time per client (FrameOrder): undefined when
+   * none is in flight, else the frames waiting behind it (often none).
+   */
+  frameQueue: FrameQueue | undefined;
+}
+
+/** The frames of one client waiting behind its frame in flight, oldest at `head`. */
+export interface FrameQueue {
+  readonly frames: QueuedFrame[];
+  head: number;
+  /** Bytes of the frames waiting. */
+  bytes: number;
+}
+
+/** A frame that arrived while an earlier one of its client was still being handled. */
+export interface QueuedFrame {
+  readonly raw: RawData;
+  readonly isBinary: boolean;
+  readonly bytes: number;
 }
 
 /** What the upgrade gate learned about a connection; the registry stores it. */
 export interface Admission {
   userId: string | undefined;
+  /** The JWT `topics` claim, if the token carried one. */
+  topicClaims?: TopicClaims;
+  /** Epoch ms of the JWT `exp`, if any. */
+  expiresAt?: number;
 }

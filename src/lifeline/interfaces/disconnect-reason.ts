@@ -30,6 +30,15 @@ export const DISCONNECT_REASONS = [
   'node_lost',
   /** The client's session was resumed on a new connection while this one was still registered (a half-open peer). */
   'resumed',
+  /**
+   * A message in more than 16,384 fragments (or 262,144 buffered chunks),
+   * ws's bounds on what one message may cost to reassemble (close 1008).
+   */
+  'too_many_fragments',
+  /** A frame that breaks RFC 6455: bad opcode, unmasked, RSV bits, bad close code… (close 1002). */
+  'protocol_error',
+  /** The JWT's `exp` passed while the connection was open (close 4001). */
+  'token_expired',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { ClientRegistryService } from '../client-registry.service';
@@ -7,7 +7,8 @@ import type { ClientRecord } from '../interfaces/client-record.interface';
 import { LifelineEvents, type ResumeResult, type SessionResumedEvent } from '../lifeline.events';
 import { isLogEnabled } from '../log-level';
 import { BackpressureService } from '../limits/backpressure.service';
-import { parseBody, resumeBodySchema } from '../protocol';
+import { TopicPermissions } from '../permissions/topic-permissions.service';
+import { errorFrame, parseBody, ProtocolError, resumeBodySchema } from '../protocol';
 import { type CatchUp, TopicsService } from '../topics/topics.service';
 import type { ResumeRefusal } from './interfaces/session-store.interface';
 import { hashToken, sessionIdOf } from './session-token';
@@ -44,6 +45,8 @@ export class ResumeService {
     private readonly registry: ClientRegistryService,
     private readonly backpressure: BackpressureService,
     private readonly events: EventEmitter2,
+    /** Topic permissions: a restored subscription is checked like a new one. */
+    @Optional() private readonly permissions?: TopicPermissions,
   ) {}
 
   async resume(client: ClientRecord, body: unknown): Promise<void> {
@@ -65,7 +68,19 @@ export class ResumeService {
     const previous = taken.previousOwner;
     if (previous && previous.clientId !== client.id) this.sessions.evict(previous);
 
-    const names = [...new Set([...taken.topics, ...Object.keys(positions)])];
+    const wanted = [...new Set([...taken.topics, ...Object.keys(positions)])];
+    // The subscribe policy is asked again for every topic; a refused one is not restored and
+    // gets the error frame a refused subscribe gets.
+    const allowed = this.permissions
+      ? await Promise.all(wanted.map((topic) => this.permissions!.canSubscribe(client, topic)))
+      : wanted.map(() => true);
+    const names = wanted.filter((_, i) => allowed[i]);
+    for (const topic of wanted.filter((_, i) => !allowed[i])) {
+      const frame = errorFrame('forbidden', `not allowed to subscribe to "${topic}"`, 'subscribe');
+      frame.data.topic = topic;
+      this.send(client, frame);
+      void this.sessions.store.removeTopic(sessionId, topic).catch(() => undefined);
+    }
     const settled = await Promise.allSettled(
       names.map((topic) => this.topics.subscribeFrom(client, topic, has(positions, topic) ? positions[topic] : undefined)),
     );
@@ -75,7 +90,14 @@ export class ResumeService {
     let recoveredAll = true;
     settled.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
-        failure ??= outcome.reason;
+        // A refusal of that one topic (too_many_subscriptions): answered as a subscribe would be.
+        if (outcome.reason instanceof ProtocolError) {
+          const frame = errorFrame(outcome.reason.code, outcome.reason.message, 'subscribe');
+          frame.data.topic = names[i];
+          this.send(client, frame);
+        } else {
+          failure ??= outcome.reason;
+        }
         return;
       }
       const catchUp = outcome.value;
