@@ -17,6 +17,7 @@ import { MessageHandlers, responsesOf } from './message-handlers';
 import { takeToken } from './limits/rate-limit';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
+import { closeWithRefusal, wantsCloseRefusal } from './upgrade/refusal-close';
 import { requestPathname } from './upgrade/request-path';
 import { isRefusal, type Refusal, UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -165,15 +166,15 @@ export class LifelineWsAdapter extends WsAdapter {
     try {
       pathname = requestPathname(request.url);
     } catch {
-      return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'));
+      return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'), request, head);
     }
     const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
     const server = servers.find((s) => s.path === pathname);
     if (!server) {
-      return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`));
+      return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`), request, head);
     }
     const decision = await this.gate.admit(request);
-    if (isRefusal(decision)) return writeRefusal(socket, decision);
+    if (isRefusal(decision)) return writeRefusal(socket, decision, request, head);
     try {
       if (socket.destroyed) return;
       setAdmission(request, decision);
@@ -246,8 +247,10 @@ function send(client: WebSocket, message: unknown): void {
   if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
 }
 
-function writeRefusal(socket: Duplex, refusal: Refusal): void {
+function writeRefusal(socket: Duplex, refusal: Refusal, request: http.IncomingMessage, head: Buffer): void {
   if (socket.destroyed) return;
+  // Browsers cannot read an HTTP refusal; clients that ask get a close code (4401, 4403, 4503, …).
+  if (wantsCloseRefusal(request)) return closeWithRefusal(request, socket, head, refusal);
   const body = JSON.stringify({ statusCode: refusal.status, message: refusal.message });
   const headers = Object.entries(refusal.headers ?? {})
     .map(([name, value]) => `${name}: ${value}\r\n`)
