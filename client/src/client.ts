@@ -478,6 +478,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
     }
     const sdkCode = code === 'bad_request' ? 'bad_request' : code === 'forbidden' ? 'forbidden' : 'server_error';
     const failure = new LifelineError(sdkCode, message, details);
+    if (error.event === 'resume' && this.phase === 'resuming') {
+      // The resume failed on the server: carry on as the fresh session it gave us.
+      this.emitError(failure);
+      this.session = this.freshSession;
+      this.freshSession = undefined;
+      this.restoreAfterRefusal('resume_failed');
+      return this.becomeOpen();
+    }
     if (error.event === 'publish') {
       const entry =
         (typeof error.id === 'string' && this.outbox.fail(error.id, failure)) ||
