@@ -32,6 +32,8 @@ const PAGE = `<!doctype html>
     LifelineClient,
     clients: {},
     start(name, url, options, topic) {
+      // Functions cannot cross page.evaluate: a fixed reconnect delay is given as a number.
+      if (options.fixedDelayMs !== undefined) options = { ...options, reconnectDelay: () => options.fixedDelayMs };
       const client = new LifelineClient(url, options);
       const record = { states: [], errors: [], resyncs: [], received: [] };
       client.on('state', (state) => record.states.push({ state, at: Date.now() }));
