@@ -240,6 +240,22 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     expect(states).toEqual(['closed']);
   });
 
+  it('4404: closed when the client never connected (a wrong URL), retried once it has been open (a deploy in progress)', async () => {
+    server = await ScriptedServer.start();
+    server.refuse = { code: 4404, reason: 'not_found; no WebSocket endpoint at /ws' };
+    const wrong = connect();
+    await expect(wrong.ready()).rejects.toMatchObject({ code: 'not_found' });
+    server.refuse = undefined;
+    const deployed = connect();
+    await deployed.ready();
+    server.refuse = { code: 4404, reason: 'not_found; no WebSocket endpoint at /ws' };
+    server.dropAll();
+    await waitFor(() => server.attempts.length >= 4, 'retried after a 4404');
+    expect(deployed.state).toBe('reconnecting');
+    server.refuse = undefined;
+    await deployed.ready();
+  });
+
   it('reconnects with the configured delays and a fixed reconnectDelay when given one', async () => {
     server = await ScriptedServer.start();
     const delays: number[] = [];

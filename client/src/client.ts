@@ -570,6 +570,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
       const culprit = this.outbox.largestSentOn(this.connection);
       if (culprit && action.kind === 'retry' && action.error) this.outbox.fail(culprit.id, action.error);
     }
+    if (action.kind === 'terminal' && code === 4404 && this.everOpened) {
+      // The endpoint existed a moment ago: a deploy in progress, not a wrong URL.
+      this.emitError(action.error);
+      return this.scheduleRetry(detail);
+    }
     if (action.kind === 'terminal') {
       const renewable = typeof this.options.token === 'function';
       if (action.error.code === 'unauthorized' && renewable && this.unauthorizedInARow++ === 0) {

@@ -171,7 +171,11 @@ export class LifelineWsAdapter extends WsAdapter {
     const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
     const server = servers.find((s) => s.path === pathname);
     if (!server) {
-      return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`), request, head);
+      // During shutdown the endpoints are already gone: that is "come back later", not "no such endpoint".
+      const refusal = this.lifecycle.accepting
+        ? this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`)
+        : this.gate.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': '5' });
+      return writeRefusal(socket, refusal, request, head);
     }
     const decision = await this.gate.admit(request);
     if (isRefusal(decision)) return writeRefusal(socket, decision, request, head);
