@@ -346,6 +346,11 @@ describe('LifelineClient leaves nothing behind', () => {
     const client = connect();
     await client.ready();
     const pings = () => server.conns[0].received.filter((f) => f.event === 'ping').length;
+    fakeDocument.visibilityState = 'hidden';
+    fakeDocument.dispatchEvent(new Event('visibilitychange'));
+    await sleep(50);
+    expect(pings()).toBe(0); // going hidden is no reason to check
+    fakeDocument.visibilityState = 'visible';
     fakeWindow.dispatchEvent(new Event('online'));
     await waitFor(() => pings() === 1, 'ping on online');
     await sleep(30);

@@ -155,6 +155,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private readonly connectTimeoutMs: number;
   private readonly environmentCheck = () => this.checkNow(true);
   private readonly offlineCheck = () => this.checkNow(false);
+  private readonly visibilityCheck = () => {
+    if (host.document?.visibilityState !== 'hidden') this.checkNow(true);
+  };
   private watching = false;
 
   constructor(
@@ -718,7 +721,6 @@ export class LifelineClient extends Emitter<ClientEvents> {
   /** Network back, tab visible, page restored: check at once instead of at the next timer. */
   private checkNow(reconnectNow: boolean): void {
     if (this.currentState === 'closed') return;
-    if (reconnectNow && host.document?.visibilityState === 'hidden') return;
     if (this.phase === 'ready') {
       this.liveness?.probe();
     } else if (reconnectNow && this.phase === 'idle' && this.retryTimer.active && !this.retryHintPending) {
@@ -732,7 +734,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     host.addEventListener('online', this.environmentCheck);
     host.addEventListener('offline', this.offlineCheck);
     host.addEventListener('pageshow', this.environmentCheck);
-    host.document?.addEventListener('visibilitychange', this.environmentCheck);
+    host.document?.addEventListener('visibilitychange', this.visibilityCheck);
     this.watching = true;
   }
 
@@ -742,7 +744,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     host.removeEventListener?.('online', this.environmentCheck);
     host.removeEventListener?.('offline', this.offlineCheck);
     host.removeEventListener?.('pageshow', this.environmentCheck);
-    host.document?.removeEventListener('visibilitychange', this.environmentCheck);
+    host.document?.removeEventListener('visibilitychange', this.visibilityCheck);
   }
 }
 
