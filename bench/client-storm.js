@@ -18,7 +18,7 @@
  * Peaks are the most in any one-second window (10 ms steps).
  */
 const { spawn, execFileSync } = require('node:child_process');
-const { writeFileSync, mkdirSync } = require('node:fs');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { WebSocket } = require('ws');
@@ -34,6 +34,8 @@ const N = Number(arg('clients', 5000));
 const MODES = arg('modes', 'jitter,fixed').split(',');
 /** Source addresses spread over 127.0.0.2-11, so no address runs out of ephemeral ports. */
 const SOURCES = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
+const DOC_START = '<!-- client-storm:start -->';
+const DOC_END = '<!-- client-storm:end -->';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freePort() {
@@ -184,13 +186,37 @@ async function run(mode, port) {
   const out = { date: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, results };
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(path.join(ROOT, 'bench', 'results', 'client-storm.json'), `${JSON.stringify(out, null, 2)}\n`);
-  console.log('| backoff | peak handshakes/s | peak per 100 ms | peak attempts/s | attempts | all back after restart | after the server was up |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    console.log(
-      `| ${r.mode} | ${r.peakHandshakesPerS} | ${r.peakHandshakesPer100ms} | ${r.peakAttemptsPerS} | ${r.attempts} | ${(r.backAfterRestartMs / 1000).toFixed(2)} s | ${(r.backAfterUpMs / 1000).toFixed(2)} s${r.allBack ? '' : ' (not all back)'} |`,
-    );
-  }
+  const table = [
+    '| backoff | peak handshakes/s | peak handshakes in 100 ms | peak attempts/s | attempts (refused included) | server down → up | all back after the restart began | all back after the server was up |',
+    '|---|---|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.mode} | ${r.peakHandshakesPerS.toLocaleString('en')} | ${r.peakHandshakesPer100ms.toLocaleString('en')} | ${r.peakAttemptsPerS.toLocaleString('en')} | ${r.attempts.toLocaleString('en')} | ${(r.serverRestartMs / 1000).toFixed(2)} s | ${(r.backAfterRestartMs / 1000).toFixed(2)} s | ${(r.backAfterUpMs / 1000).toFixed(2)} s${r.allBack ? '' : ' (not all back)'} |`,
+    ),
+  ].join('\n');
+  console.log(table);
+  const section = [
+    DOC_START,
+    '## Client SDK: reconnect storm',
+    '',
+    `\`node bench/client-storm.js\` (${out.date.slice(0, 16).replace('T', ' ')} UTC, Node ${out.node}, ${out.cpus} CPUs shared with other work): ` +
+      `${N.toLocaleString('en')} \`lifeline-client\` clients (one process, CPU 1) subscribed to one topic on one server (CPU 0); ` +
+      'the server gets SIGTERM (clients receive 1001) and a fresh process starts on the same port as soon as the old one has exited. ' +
+      'Measured at the clients: attempts are connections tried (refused ones included), handshakes are upgrades completed, ' +
+      '"back" is the state `open` again (welcomed, subscription restored). Peaks: the most in any one-second (or 100 ms) window.',
+    '',
+    table,
+    '',
+    DOC_END,
+  ].join('\n');
+  const docPath = path.join(ROOT, 'BENCHMARKS.md');
+  const doc = readFileSync(docPath, 'utf8');
+  const start = doc.indexOf(DOC_START);
+  const end = doc.indexOf(DOC_END);
+  writeFileSync(
+    docPath,
+    start >= 0 && end > start ? doc.slice(0, start) + section + doc.slice(end + DOC_END.length) : `${doc.trimEnd()}\n\n${section}\n`,
+  );
   process.exit(0);
 })().catch((err) => {
   console.error(err);
