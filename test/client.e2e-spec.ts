@@ -98,7 +98,8 @@ describe('client SDK against the real service (child process)', () => {
     const seen = watchClient(client);
     await expect(client.ready()).rejects.toMatchObject({ code: 'unauthorized', details: { closeCode: 4401 } });
     expect(seen.states.map((s) => s.state)).toEqual(['closed']);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Longer than the first backoff window (500 ms): a retry would have shown by now.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await rejections('unauthorized')) - before).toBe(1);
   });
 
