@@ -61,8 +61,8 @@ describe('client SDK in headless Chromium (browser bundle, built service)', () =
     const { page } = harness;
     const listenersBefore = await page.evaluate(() => (globalThis as unknown as { listenerCount: number }).listenerCount);
     expect(await startInPage(page, 'live', wsUrl, { token: GOOD, connectTimeoutMs: 3000 }, 'live')).toBe('open');
-    // 4 listeners while it lives: online, offline, pageshow on window; visibilitychange on document.
-    expect(await page.evaluate(() => (globalThis as unknown as { listenerCount: number }).listenerCount)).toBe(listenersBefore + 4);
+    // 5 listeners while it lives: online, offline, pageshow on window; visibilitychange, resume on document.
+    expect(await page.evaluate(() => (globalThis as unknown as { listenerCount: number }).listenerCount)).toBe(listenersBefore + 5);
 
     await waitFor(async () => (await publish('live', 0)).status === 202 && (await pageRecord(page, 'live')).received.length > 0, 'first message');
     for (let i = 1; i <= 3; i++) await publish('live', i);

@@ -104,7 +104,7 @@ export interface LifelineClientOptions {
   /** Bounds of the unacknowledged publishes (default 1,000 messages, 1 MiB). */
   maxQueuedMessages?: number;
   maxQueuedBytes?: number;
-  /** Check the connection at once on `online`, `offline`, `visibilitychange` and `pageshow` (default true). */
+  /** Check the connection at once on `online`, `offline`, `pageshow`, `visibilitychange` and the document's `resume` (default true). */
   watchEnvironment?: boolean;
 }
 
@@ -735,6 +735,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     host.addEventListener('offline', this.offlineCheck);
     host.addEventListener('pageshow', this.environmentCheck);
     host.document?.addEventListener('visibilitychange', this.visibilityCheck);
+    // Page Lifecycle: a frozen background tab is unfrozen with `resume` on the document.
+    host.document?.addEventListener('resume', this.environmentCheck);
     this.watching = true;
   }
 
@@ -745,6 +747,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     host.removeEventListener?.('offline', this.offlineCheck);
     host.removeEventListener?.('pageshow', this.environmentCheck);
     host.document?.removeEventListener('visibilitychange', this.visibilityCheck);
+    host.document?.removeEventListener('resume', this.environmentCheck);
   }
 }
 
