@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
@@ -90,6 +92,22 @@ describe('client SDK against the real service (child process)', () => {
     expect(await outcome(`ws://127.0.0.1:${port}/nope?refusal=close`)).toEqual({
       close: [4404, 'not_found; no WebSocket endpoint at /nope'],
     });
+  });
+
+  it('a refused peer that never answers the close frame is cut after about a second, not the 30 s ws would wait', async () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.write(
+      'GET /ws?refusal=close&access_token=bad HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const started = Date.now();
+    await once(socket, 'close');
+    expect(received).toMatch(/^HTTP\/1\.1 101 /);
+    expect(received).toContain('unauthorized; invalid token'); // the close frame's reason
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('a bad token: closed with unauthorized at once, and no retry', async () => {

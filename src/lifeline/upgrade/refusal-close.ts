@@ -54,6 +54,13 @@ export function wantsCloseRefusal(request: IncomingMessage): boolean {
 let refusals: WebSocketServer | undefined;
 
 /**
+ * How long a refused peer has to answer the close frame. ws would wait 30 s;
+ * refusals come in floods exactly when the server is short of sockets
+ * (capacity), so a peer that does not answer promptly is cut.
+ */
+export const REFUSAL_CLOSE_GRACE_MS = 1000;
+
+/**
  * Completes the upgrade and closes with the refusal's code (an invalid
  * handshake gets ws's own HTTP 400 instead).
  */
@@ -62,5 +69,7 @@ export function closeWithRefusal(request: IncomingMessage, socket: Duplex, head:
   refusals.handleUpgrade(request, socket, head, (ws) => {
     ws.on('error', () => undefined);
     ws.close(refusalCloseCode(refusal.status), refusalCloseReason(refusal));
+    const cut = setTimeout(() => ws.terminate(), REFUSAL_CLOSE_GRACE_MS).unref();
+    ws.once('close', () => clearTimeout(cut));
   });
 }
