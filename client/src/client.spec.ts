@@ -148,6 +148,34 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     expect(client.pendingPublishes).toBe(0);
   });
 
+  it('close 1009: the oversized publish is rejected with payload_too_large; the others go through after the reconnect', async () => {
+    server = await ScriptedServer.start({ maxPayload: 1024 });
+    const client = connect();
+    const seen = watch(client);
+    await client.ready();
+    const big = client.publish('t', 'x'.repeat(2000));
+    const small = client.publish('t', 'small');
+    await expect(big).rejects.toMatchObject({ code: 'payload_too_large', details: { closeCode: 1009 } });
+    await expect(small).resolves.toEqual({ offset: 1 });
+    expect(seen.states).toEqual(['open', 'reconnecting', 'open']);
+  });
+
+  it('a rate_limited error: unacknowledged publishes are re-sent after a pause, each published once', async () => {
+    server = await ScriptedServer.start();
+    const client = connect();
+    const { got } = inbox(client, 'r');
+    await client.ready();
+    await waitFor(() => server.conns[0].session.topics.has('r'), 'subscribed');
+    server.rateLimitNext = 2;
+    const started = Date.now();
+    const results = await Promise.all([1, 2, 3].map((n) => client.publish('r', n)));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // the pause
+    expect(results.map((r) => r.offset).sort()).toEqual([1, 2, 3]);
+    await waitFor(() => got.length === 3, 'three messages');
+    await sleep(50);
+    expect(got.map((g) => g.data).sort()).toEqual([1, 2, 3]);
+  });
+
   it('rejects publishes beyond the queue bound with queue_full; close() rejects the rest with closed', async () => {
     server = await ScriptedServer.start();
     server.refuse = { code: 4503, reason: 'capacity; retry after 60 s' };

@@ -37,6 +37,8 @@ export interface ScriptedServerOptions {
   heartbeat?: { intervalMs: number; timeoutMs: number };
   /** False: a server without sessions (no `session` in welcome, no acks). */
   sessions?: boolean;
+  /** Largest frame accepted (ws closes 1009 beyond it). */
+  maxPayload?: number;
 }
 
 let counter = 0;
@@ -54,6 +56,8 @@ export class ScriptedServer {
   refuse: { code: number; reason: string } | undefined;
   /** Replay one message more than needed (a duplicate the client must drop). */
   replayDuplicate = false;
+  /** Drop this many publish frames, answering each with a `rate_limited` error (as the server's rate limit does). */
+  rateLimitNext = 0;
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -64,7 +68,7 @@ export class ScriptedServer {
   }
 
   static async start(options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: options.maxPayload });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const { port } = wss.address() as AddressInfo;
     return new ScriptedServer(wss, `ws://127.0.0.1:${port}/ws`, options);
@@ -150,6 +154,10 @@ export class ScriptedServer {
         conn.session.topics.delete(topic);
         return this.send(conn, 'unsubscribed', { topic });
       case 'publish': {
+        if (this.rateLimitNext > 0) {
+          this.rateLimitNext--;
+          return this.send(conn, 'error', { code: 'rate_limited', message: 'too many messages; slow down' });
+        }
         const id = data.id as string | undefined;
         const seen = id === undefined ? undefined : conn.session.published.get(id);
         const offset = seen ? seen.offset : this.publish(topic, data.data);
