@@ -15,6 +15,8 @@ const CLIENT_DIST = join(__dirname, '..', 'client', 'dist');
 const GOOD = 'good-token-0123456789';
 const INTERVAL = 1000;
 const TIMEOUT = 500;
+const RATE = 200;
+const BURST = 50;
 
 /** A raw ws upgrade: the close code and reason it ends with, or the HTTP status it was refused with. */
 function outcome(url: string): Promise<{ close?: [number, string]; http?: number }> {
@@ -65,6 +67,8 @@ describe('client SDK against the real service (child process)', () => {
       AUTH_MODE: 'token',
       AUTH_TOKENS: GOOD,
       MAX_CLIENTS: '2',
+      RATE_LIMIT_PER_SEC: String(RATE),
+      RATE_LIMIT_BURST: String(BURST),
       HEARTBEAT_INTERVAL_MS: String(INTERVAL),
       HEARTBEAT_TIMEOUT_MS: String(TIMEOUT),
       SHUTDOWN_GRACE_MS: '300',
@@ -155,6 +159,22 @@ describe('client SDK against the real service (child process)', () => {
     expect(seen.errors[0]).toMatchObject({ code: 'heartbeat_timeout' });
     await client.ready();
     expect(seen.states.map((s) => s.state)).toEqual(['open', 'reconnecting', 'open']);
+  });
+
+  it('300 publishes queued before the connection opens are paced under the server\'s rate limit: all delivered in order, none refused', async () => {
+    const sub = sdk();
+    const got = collect(sub, 'paced');
+    await sub.ready();
+    await waitFor(async () => ((await getJson(`${base}/clients/${sub.clientId}`)).body as { subscriptions: string[] }).subscriptions.length === 1, 'subscribed');
+    const pub = sdk({ sendRate: { perSecond: RATE, burst: BURST } });
+    const seen = watchClient(pub);
+    const sent = Array.from({ length: 300 }, (_, i) => pub.publish('paced', i));
+    await Promise.all(sent);
+    await waitFor(() => got.length === 300 || seen.errors.length > 0, '300 messages', 10_000);
+    expect(seen.errors).toEqual([]);
+    expect(got.map((m) => m.data)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(seen.errors).toEqual([]);
+    expect(seen.states.map((s) => s.state)).toEqual(['open']);
   });
 
   it('kicked by an operator: closed with kicked, no reconnect', async () => {

@@ -176,6 +176,19 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     expect(got.map((g) => g.data).sort()).toEqual([1, 2, 3]);
   });
 
+  it('paces its frames under the send rate: a burst, then perSecond; all acknowledged in order', async () => {
+    server = await ScriptedServer.start();
+    const client = connect({ sendRate: { perSecond: 40, burst: 10 } });
+    await client.ready();
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => client.publish('p', i)));
+    const took = Date.now() - started;
+    expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    // 5 at once (half the burst), then 20 at 36/s: about 550 ms.
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(2000);
+  });
+
   it('rejects publishes beyond the queue bound with queue_full; close() rejects the rest with closed', async () => {
     server = await ScriptedServer.start();
     server.refuse = { code: 4503, reason: 'capacity; retry after 60 s' };

@@ -6,6 +6,7 @@ import { host, Timer, utf8Length, type WebSocketConstructor, type WebSocketLike 
 import { Liveness } from './liveness';
 import { Outbox, type PublishResult } from './outbox';
 import { Positions } from './positions';
+import { SendBudget } from './send-budget';
 import {
   type ErrorData,
   type Frame,
@@ -104,6 +105,13 @@ export interface LifelineClientOptions {
   /** Bounds of the unacknowledged publishes (default 1,000 messages, 1 MiB). */
   maxQueuedMessages?: number;
   maxQueuedBytes?: number;
+  /**
+   * Frames per second the client sends at most, and the burst: set them to
+   * the server's RATE_LIMIT_PER_SEC / RATE_LIMIT_BURST (default 50 and 100,
+   * the server's defaults). Publishes beyond it wait in the queue; `false`
+   * sends without pacing.
+   */
+  sendRate?: { perSecond: number; burst: number } | false;
   /** Check the connection at once on `online`, `offline`, `pageshow`, `visibilitychange` and the document's `resume` (default true). */
   watchEnvironment?: boolean;
 }
@@ -149,6 +157,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private readonly retryTimer = new Timer();
   private readonly connectTimer = new Timer();
   private readonly rateTimer = new Timer();
+  private readonly pumpTimer = new Timer();
+  private readonly budget: SendBudget;
   private readyWaiters: { resolve(): void; reject(error: LifelineError): void }[] = [];
   private readonly idPrefix = Math.random().toString(36).slice(2, 10);
   private idSeq = 0;
@@ -168,6 +178,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.backoff = new Backoff(options.backoff);
     this.outbox = new Outbox({ maxMessages: options.maxQueuedMessages, maxBytes: options.maxQueuedBytes });
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.budget = new SendBudget(options.sendRate);
     this.watchEnvironment();
     // On a microtask: listeners added right after the constructor see every event.
     void Promise.resolve().then(() => this.attempt());
@@ -241,14 +252,13 @@ export class LifelineClient extends Emitter<ClientEvents> {
       return Promise.reject(new LifelineError('invalid_argument', `data is not JSON: ${err instanceof Error ? err.message : String(err)}`));
     }
     return new Promise<PublishResult>((resolve, reject) => {
-      let entry;
       try {
-        entry = this.outbox.add({ id, topic, frame, bytes: utf8Length(frame), resolve, reject });
+        this.outbox.add({ id, topic, frame, bytes: utf8Length(frame), resolve, reject });
       } catch (err) {
         reject(err instanceof Error ? err : new LifelineError('queue_full', String(err)));
         return;
       }
-      if (this.phase === 'ready') this.sendPublish(entry.id);
+      this.pump();
     });
   }
 
@@ -389,6 +399,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private onWelcome(welcome: WelcomeData): void {
     if (this.phase !== 'welcoming' && this.phase !== 'opening') return;
     this.clientIdValue = welcome.clientId;
+    this.budget.refill(); // the server's bucket is per connection: a new one starts full
     this.startLiveness(welcome);
     const previous = this.session;
     const fresh = isObject(welcome.session) && typeof welcome.session.token === 'string' ? welcome.session : undefined;
@@ -476,7 +487,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.emitError(new LifelineError('rate_limited', message, details));
       // The server dropped frames; which ones is unknown. Publishes carry ids,
       // so re-sending every unacknowledged one after a pause is safe.
-      if (this.acks && !this.rateTimer.active) this.rateTimer.set(RATE_LIMIT_PAUSE_MS, () => this.resendAfterPause());
+      if (this.acks) this.pauseAfterRateLimit();
       return;
     }
     const sdkCode = code === 'bad_request' ? 'bad_request' : code === 'forbidden' ? 'forbidden' : 'server_error';
@@ -526,26 +537,44 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.everOpened = true;
     this.openedAt = Date.now();
     this.unauthorizedInARow = 0;
-    for (const entry of this.outbox.unsentOn(this.connection)) this.sendPublish(entry.id);
+    this.pump();
     this.setState('open', {});
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
 
-  private sendPublish(id: string): void {
-    const entry = this.outbox.get(id);
-    if (!entry || entry.sentOn === this.connection || !this.sendRaw(entry.frame)) return;
-    entry.sentOn = this.connection;
-    // A server without sessions sends no acknowledgement: written is all we can know.
-    if (!this.acks) this.outbox.acknowledge(entry.id, undefined);
+  /**
+   * Sends the publishes not yet sent on this connection, in order, as fast as
+   * the send budget allows; the rest wait for the pump timer. The budget
+   * mirrors the server's per-connection rate limit, so a queue flushed after
+   * a reconnect is not refused (or closed with 1008) for flooding.
+   */
+  private pump(): void {
+    if (this.phase !== 'ready' || this.rateTimer.active) return;
+    for (const entry of this.outbox.unsentOn(this.connection)) {
+      const waitMs = this.budget.take();
+      if (waitMs > 0) {
+        if (!this.pumpTimer.active) this.pumpTimer.set(waitMs, () => this.pump());
+        return;
+      }
+      if (!this.sendRaw(entry.frame, false)) return;
+      entry.sentOn = this.connection;
+      // A server without sessions sends no acknowledgement: written is all we can know.
+      if (!this.acks) this.outbox.acknowledge(entry.id, undefined);
+    }
   }
 
-  private resendAfterPause(): void {
-    if (this.phase !== 'ready') return;
-    for (const entry of this.outbox.all()) {
-      if (this.sendRaw(entry.frame)) entry.sentOn = this.connection;
-    }
+  /**
+   * The server dropped frames for rate; which ones is unknown. Publishes
+   * carry ids, so after a pause every unacknowledged one is sent again
+   * (the server publishes an id once).
+   */
+  private pauseAfterRateLimit(): void {
+    this.budget.drain();
+    for (const entry of this.outbox.all()) entry.sentOn = 0;
+    this.pumpTimer.clear();
+    if (!this.rateTimer.active) this.rateTimer.set(RATE_LIMIT_PAUSE_MS, () => this.pump());
   }
 
   private onDead(socket: WebSocketLike | undefined, silentForMs: number): void {
@@ -637,6 +666,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.liveness = undefined;
     this.connectTimer.clear();
     this.rateTimer.clear();
+    this.pumpTimer.clear();
     this.freshSession = undefined;
     if (socket) {
       socket.onopen = null;
@@ -705,9 +735,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
     return this.sendRaw(JSON.stringify({ event, data }));
   }
 
-  private sendRaw(text: string): boolean {
+  /** Control frames (subscribe, resume, ping) always go, but count against the budget publishes wait for. */
+  private sendRaw(text: string, spend = true): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN) return false;
+    if (spend) this.budget.spend();
     try {
       socket.send(text);
       return true;
