@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Serves the example page and the SDK's browser bundle: `node examples/browser/serve.js`
-// (after `npm run build`), then open http://localhost:8080/ while `npm start` runs.
+// (it builds the bundle if needed), then open http://localhost:8080/ while `npm start` runs.
 // PORT=… picks another port. Plain Node, no dependencies.
+const { execFileSync } = require('node:child_process');
 const { createReadStream, existsSync } = require('node:fs');
 const { createServer } = require('node:http');
 const { join } = require('node:path');
@@ -13,8 +14,9 @@ const files = {
 const port = Number(process.env.PORT ?? 8080);
 
 if (!existsSync(files['/lifeline-client.browser.js'][0])) {
-  console.error('client/dist/lifeline-client.browser.js is missing: run "npm run build" first');
-  process.exit(1);
+  // Not built yet (npm start builds the service only): build the SDK, a few seconds.
+  console.log('building client/dist ...');
+  execFileSync(process.execPath, [join(__dirname, '..', '..', 'client', 'scripts', 'build.mjs')], { stdio: 'inherit' });
 }
 
 createServer((req, res) => {
