@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type BrowserHarness, openHarness, pageRecord, startInPage } from './support/browser-page';
 import { freePort, MAIN, spawnService, waitUntilUp } from './support/service-process';
 import { waitFor } from './support/wait';
@@ -48,6 +50,27 @@ describe('client SDK in headless Chromium (browser bundle, built service)', () =
     service.child.kill('SIGCONT');
     service.child.kill('SIGTERM');
     await service.exited;
+  });
+
+  it('the example page (examples/browser, served by its one-line server) shows a live topic', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, [join(__dirname, '..', 'examples', 'browser', 'serve.js')], {
+      env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await waitUntilUp(`http://127.0.0.1:${port}/`);
+      const page = await harness.browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/?url=${encodeURIComponent(wsUrl)}&topic=demo&token=${GOOD}`);
+      await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('state').textContent === 'open');
+      await waitFor(async () => {
+        await publish('demo', 'hello from the test');
+        return (await page.textContent('#log'))?.includes('hello from the test') ?? false;
+      }, 'the message on the page');
+      await page.close();
+    } finally {
+      server.kill();
+    }
   });
 
   it('a bad token: the page learns "unauthorized" (close 4401), not a bare 1006, and stops', async () => {
