@@ -66,7 +66,8 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     const silentAt = Date.now();
     await waitFor(() => client.state === 'reconnecting', 'reconnecting', 3000);
     const detectedMs = Date.now() - silentAt;
-    expect(detectedMs).toBeLessThanOrEqual(fast.intervalMs + fast.timeoutMs + 150);
+    // The bound is interval + timeout after the last frame; the margin is for a loaded machine's timers.
+    expect(detectedMs).toBeLessThanOrEqual(fast.intervalMs + fast.timeoutMs + 600);
     expect(seen.errors.map((e) => e.code)).toEqual(['heartbeat_timeout']);
 
     for (let i = 4; i <= 6; i++) server.publish('t', i); // missed while away
@@ -87,15 +88,15 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
   });
 
   it('sends a ping only after a silence of one interval: a busy connection never pings', async () => {
-    server = await ScriptedServer.start({ heartbeat: { intervalMs: 300, timeoutMs: 300 } });
+    server = await ScriptedServer.start({ heartbeat: { intervalMs: 600, timeoutMs: 300 } });
     const client = connect();
     inbox(client, 't');
     await client.ready();
     const ticker = setInterval(() => server.publish('t', 'tick'), 50);
-    await sleep(900);
+    await sleep(1300);
     clearInterval(ticker);
     expect(server.conns[0].received.filter((f) => f.event === 'ping')).toEqual([]);
-    await sleep(450);
+    await sleep(800);
     expect(server.conns[0].received.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(1);
     expect(client.state).toBe('open');
   });
