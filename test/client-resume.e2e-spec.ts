@@ -122,7 +122,8 @@ describe('client SDK resume against the real service (child process)', () => {
     await waitFor(() => a.length === 1, 'a message before the restart');
     const oldEpoch = a[0].meta.epoch;
 
-    service.child.kill('SIGTERM');
+    // A crash and a restart (SIGTERM would add the 5 s `shutting_down` retry hint to the test's time).
+    service.child.kill('SIGKILL');
     await service.exited;
     await start();
     await waitFor(() => seen.states.length >= 3 && sub.state === 'open', 'open on the new server', 10_000);
