@@ -1,3 +1,4 @@
+import { sign } from 'jsonwebtoken';
 import { existsSync } from 'node:fs';
 import { LifelineClient } from '../client/src';
 import { type BrowserHarness, openHarness, pageRecord, startInPage } from './support/browser-page';
@@ -10,6 +11,9 @@ const TIMEOUT = 500;
 const BOUND = INTERVAL + TIMEOUT + 1000;
 /** The subscriber stays away this long after noticing the dead server, so messages are published while it is gone. */
 const AWAY_MS = 2500;
+const SECRET = 'resume-spec-secret-0123456789abcdef';
+/** A JWT for one user, valid for `seconds`. */
+const jwt = (seconds: number) => sign({ sub: 'resume-user' }, SECRET, { algorithm: 'HS256', expiresIn: seconds });
 
 /**
  * The SDK's resume against the real service's sessions (the server side is
@@ -24,7 +28,7 @@ describe('client SDK resume against the real service (child process)', () => {
   let service: ReturnType<typeof spawnService>;
   const clients: LifelineClient[] = [];
   const sdk = (options: ConstructorParameters<typeof LifelineClient>[1] = {}) => {
-    const client = new LifelineClient(wsUrl, { connectTimeoutMs: 3000, ...options });
+    const client = new LifelineClient(wsUrl, { connectTimeoutMs: 3000, token: () => jwt(60), ...options });
     clients.push(client);
     return client;
   };
@@ -36,6 +40,8 @@ describe('client SDK resume against the real service (child process)', () => {
       HEARTBEAT_TIMEOUT_MS: String(TIMEOUT),
       SHUTDOWN_GRACE_MS: '300',
       LOG_LEVEL: 'warn',
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_SECRET: SECRET,
     });
     await waitUntilUp(`${base}/health/ready`);
   };
@@ -137,6 +143,31 @@ describe('client SDK resume against the real service (child process)', () => {
     expect(a[1].meta.epoch).not.toBe(oldEpoch);
   });
 
+  it('JWT expiry (close 4001): a token function is asked for a fresh token and the session resumes; a plain token ends closed with token_expired', async () => {
+    let calls = 0;
+    const renewing = sdk({ token: () => jwt(++calls === 1 ? 1 : 60) });
+    const seen = watchClient(renewing);
+    const got = collect(renewing, 'jwt-t');
+    const fixed = sdk({ token: jwt(1) });
+    const fixedSeen = watchClient(fixed);
+    await Promise.all([renewing.ready(), fixed.ready()]);
+    const sessionId = renewing.sessionId;
+    await publish('jwt-t', 'before');
+    // exp is in whole seconds: within about 2 s the server closes both with 4001.
+    await waitFor(() => seen.states.length >= 3 && renewing.state === 'open', 'renewed and resumed', 5000);
+    await publish('jwt-t', 'after');
+    await waitFor(() => got.length === 2, 'both messages');
+    expect(got.map((m) => m.data)).toEqual(['before', 'after']);
+    expect(seen.states.map((s) => s.state)).toEqual(['open', 'reconnecting', 'open']);
+    expect(seen.errors).toEqual([]);
+    expect(seen.resyncs).toEqual([]);
+    expect(renewing.sessionId).toBe(sessionId);
+    expect(calls).toBe(2);
+    await waitFor(() => fixed.state === 'closed', 'the plain token closed', 3000);
+    expect(fixedSeen.errors.map((e) => e.code)).toEqual(['token_expired']);
+    expect(fixedSeen.errors[0].details.closeCode).toBe(4001);
+  });
+
   describe('in headless Chromium', () => {
     let harness: BrowserHarness;
     beforeAll(async () => {
@@ -148,7 +179,7 @@ describe('client SDK resume against the real service (child process)', () => {
 
     it('server SIGSTOPped → reconnecting within the bound; resumed → every message published meanwhile arrives once, in order', async () => {
       const { page } = harness;
-      expect(await startInPage(page, 'resumer', wsUrl, { connectTimeoutMs: 3000, fixedDelayMs: AWAY_MS }, 'browser-t')).toBe('open');
+      expect(await startInPage(page, 'resumer', wsUrl, { token: jwt(300), connectTimeoutMs: 3000, fixedDelayMs: AWAY_MS }, 'browser-t')).toBe('open');
       await waitFor(async () => {
         await publish('browser-t', 0);
         return (await pageRecord(page, 'resumer')).received.length > 0;

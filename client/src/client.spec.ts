@@ -190,6 +190,26 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     expect(took).toBeLessThan(2000);
   });
 
+  it('forbidden topics (permissions): the publish rejects with forbidden, the subscription ends with an error, neither is retried', async () => {
+    server = await ScriptedServer.start();
+    server.forbidden.add('secret');
+    const client = connect();
+    const seen = watch(client);
+    const sub = inbox(client, 'secret');
+    inbox(client, 'open');
+    await client.ready();
+    await expect(client.publish('secret', 1)).rejects.toMatchObject({ code: 'forbidden', details: { topic: 'secret' } });
+    await expect(client.publish('open', 1)).resolves.toEqual({ offset: 1 });
+    await waitFor(() => seen.errors.length === 1, 'the subscribe refusal');
+    expect(seen.errors[0]).toMatchObject({ code: 'forbidden', details: { topic: 'secret' } });
+    server.dropAll();
+    await waitFor(() => seen.states.length === 3, 'reconnected');
+    await sleep(50);
+    const subscribes = server.conns.at(-1)!.received.filter((f) => f.event === 'subscribe' || f.event === 'resume');
+    expect(JSON.stringify(subscribes)).not.toContain('secret');
+    expect(sub.got).toEqual([]);
+  });
+
   it('rejects publishes beyond the queue bound with queue_full; close() rejects the rest with closed', async () => {
     server = await ScriptedServer.start();
     server.refuse = { code: 4503, reason: 'capacity; retry after 60 s' };

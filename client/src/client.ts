@@ -500,6 +500,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.restoreAfterRefusal('resume_failed');
       return this.becomeOpen();
     }
+    if (error.event === 'subscribe' && code === 'forbidden' && details.topic !== undefined) {
+      // Not allowed: asking again on every reconnect would only fail again. The app hears why.
+      this.handlers.delete(details.topic);
+      this.positions.forget(details.topic);
+    }
     if (error.event === 'publish') {
       const entry =
         (typeof error.id === 'string' && this.outbox.fail(error.id, failure)) ||

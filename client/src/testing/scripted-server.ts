@@ -58,6 +58,8 @@ export class ScriptedServer {
   replayDuplicate = false;
   /** Drop this many publish frames, answering each with a `rate_limited` error (as the server's rate limit does). */
   rateLimitNext = 0;
+  /** Topics whose subscribe and publish are refused with a `forbidden` error frame (as topic permissions do). */
+  readonly forbidden = new Set<string>();
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -146,6 +148,9 @@ export class ScriptedServer {
       case 'ping':
         return this.send(conn, 'pong', data);
       case 'subscribe': {
+        if (this.forbidden.has(topic)) {
+          return this.send(conn, 'error', { code: 'forbidden', message: `not allowed to subscribe to "${topic}"`, event, topic });
+        }
         conn.session.topics.add(topic);
         const log = this.log(topic);
         return this.send(conn, 'subscribed', { topic, epoch: log.epoch, offset: log.messages.at(-1)?.offset ?? 0 });
@@ -154,6 +159,9 @@ export class ScriptedServer {
         conn.session.topics.delete(topic);
         return this.send(conn, 'unsubscribed', { topic });
       case 'publish': {
+        if (this.forbidden.has(topic)) {
+          return this.send(conn, 'error', { code: 'forbidden', message: `not allowed to publish to "${topic}"`, event, topic });
+        }
         if (this.rateLimitNext > 0) {
           this.rateLimitNext--;
           return this.send(conn, 'error', { code: 'rate_limited', message: 'too many messages; slow down' });
