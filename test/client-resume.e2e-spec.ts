@@ -145,16 +145,16 @@ describe('client SDK resume against the real service (child process)', () => {
 
   it('JWT expiry (close 4001): a token function is asked for a fresh token and the session resumes; a plain token ends closed with token_expired', async () => {
     let calls = 0;
-    const renewing = sdk({ token: () => jwt(++calls === 1 ? 1 : 60) });
+    const renewing = sdk({ token: () => jwt(++calls === 1 ? 2 : 60) });
     const seen = watchClient(renewing);
     const got = collect(renewing, 'jwt-t');
-    const fixed = sdk({ token: jwt(1) });
+    const fixed = sdk({ token: jwt(2) });
     const fixedSeen = watchClient(fixed);
     await Promise.all([renewing.ready(), fixed.ready()]);
     const sessionId = renewing.sessionId;
     await publish('jwt-t', 'before');
-    // exp is in whole seconds: within about 2 s the server closes both with 4001.
-    await waitFor(() => seen.states.length >= 3 && renewing.state === 'open', 'renewed and resumed', 5000);
+    // exp is in whole seconds (1-2 s left): the server closes both with 4001.
+    await waitFor(() => seen.states.length >= 3 && renewing.state === 'open', 'renewed and resumed', 6000);
     await publish('jwt-t', 'after');
     await waitFor(() => got.length === 2, 'both messages');
     expect(got.map((m) => m.data)).toEqual(['before', 'after']);
