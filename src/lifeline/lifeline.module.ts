@@ -10,6 +10,8 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { ResumeService } from './sessions/resume.service';
+import { SessionsService } from './sessions/sessions.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TokenExpiryService } from './permissions/token-expiry.service';
 import { TopicPermissions } from './permissions/topic-permissions.service';
@@ -38,6 +40,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TopicPolicyGuard,
     GuardRefusalFilter,
@@ -51,6 +55,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TokenExpiryService,
   ],
