@@ -1,7 +1,8 @@
 import type { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CLUSTER_DEFAULTS, type Env } from '../config/env.validation';
+import type { Env } from '../config/env.validation';
+import { CLUSTER_DEFAULTS } from './cluster.defaults';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 
 /** hostname-pid-random, reduced to the characters NODE_ID allows. */

@@ -32,12 +32,9 @@ const optionalWholeNumber = (min: number, max: number) =>
     .refine((v) => v >= min && v <= max, { message: `must be a whole number from ${min} to ${max}` })
     .optional();
 
-/** Defaults of the cluster-mode variables (used only when REDIS_URL is set). */
-export const CLUSTER_DEFAULTS = {
-  REDIS_KEY_PREFIX: 'lifeline:',
-  NODE_TTL_MS: 10_000,
-  // NODE_ID: hostname-pid-random, made when the cluster module starts.
-} as const;
+// Defined beside the cluster module, which the published library includes and
+// which must not load this file (zod, the service's schema).
+export { CLUSTER_DEFAULTS } from '../cluster/cluster.defaults';
 
 /** Every variable the service reads, with its default. Keep .env.example in step. */
 export const envSchema = z
