@@ -3,6 +3,8 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { CaptureLogger } from '../../../test/support/capture-logger';
 import { TestClient } from '../../../test/support/ws-client';
@@ -18,12 +20,16 @@ async function app(imports: Parameters<typeof Test.createTestingModule>[0]['impo
   return moduleRef.createNestApplication({ logger: logs });
 }
 
+function portOf(host: INestApplication): number {
+  return ((host.getHttpServer() as Server).address() as AddressInfo).port;
+}
+
 /** First frame and the first protocol ping of a real client. */
 function welcomeAndPing(url: string): Promise<{ welcome: { event: string }; pinged: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     let welcome: { event: string } | undefined;
-    socket.once('message', (raw) => (welcome = JSON.parse(String(raw)) as { event: string }));
+    socket.once('message', (raw: Buffer) => (welcome = JSON.parse(raw.toString()) as { event: string }));
     socket.once('ping', () => {
       socket.close();
       resolve({ welcome: welcome ?? { event: 'none' }, pinged: true });
@@ -43,7 +49,7 @@ describe('LifelineModule in a host app that forgot something', () => {
     const host = await app([EventEmitterModule.forRoot(), LifelineModule.forRoot(options)]);
     await host.listen(0, '127.0.0.1');
     try {
-      const port = (host.getHttpServer().address() as { port: number }).port;
+      const port = portOf(host);
       const { welcome, pinged } = await welcomeAndPing(`ws://127.0.0.1:${port}/ws`);
       expect(welcome.event).toBe('welcome');
       expect(pinged).toBe(true); // the heartbeat runs on the private SchedulerRegistry
@@ -60,7 +66,7 @@ describe('LifelineModule in a host app that forgot something', () => {
     host.useWebSocketAdapter(adapter);
     await host.listen(0, '127.0.0.1');
     try {
-      const port = (host.getHttpServer().address() as { port: number }).port;
+      const port = portOf(host);
       expect((await welcomeAndPing(`ws://127.0.0.1:${port}/ws`)).welcome.event).toBe('welcome');
     } finally {
       await host.close();
