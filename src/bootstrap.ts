@@ -7,6 +7,7 @@ import { AppModule, type AppModuleOptions } from './app.module';
 import type { Env } from './config/env.validation';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
 import { AppLogger } from './logging/app-logger';
+import { TRANSPORT_OPTIONS, TransportHealthIndicator, nestTransportOptions, type TransportOptions } from './transport';
 
 export interface StartOptions extends AppModuleOptions {
   /** Use this logger instead of pino (tests capture logs this way). */
@@ -35,7 +36,25 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
     .build();
   SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, api));
 
+  // Hybrid app: the microservice server starts after init, with the app's global enhancers.
+  const transport = optional(() => app.get<TransportOptions>(TRANSPORT_OPTIONS, { strict: false }));
+  if (transport) {
+    const microservice = app.connectMicroservice(nestTransportOptions(transport), { inheritAppConfig: true });
+    await app.init();
+    app.get(TransportHealthIndicator, { strict: false }).watch(microservice.status);
+    await app.startAllMicroservices();
+  }
+
   const config = app.get<ConfigService<Env, true>>(ConfigService);
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
   return app;
+}
+
+/** A provider that may be absent (Nest's get() throws for an unknown token). */
+function optional<T>(get: () => T): T | undefined {
+  try {
+    return get();
+  } catch {
+    return undefined;
+  }
 }

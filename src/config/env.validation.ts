@@ -93,6 +93,28 @@ export const envSchema = z
       .regex(/^[^\s]{1,100}$/, { message: 'must be 1 to 100 characters without white space' })
       .optional(),
     NODE_TTL_MS: optionalWholeNumber(300, 600_000),
+    // Nest microservice transport (see README "Microservice transport"); none = HTTP and WebSocket only.
+    MICROSERVICE_TRANSPORT: z
+      .enum(['none', 'nats', 'redis'], { message: 'must be one of none, nats, redis' })
+      .default('none'),
+    MICROSERVICE_URL: z
+      .string()
+      .refine(
+        (v) => {
+          try {
+            const url = new URL(v);
+            return ['nats:', 'redis:', 'rediss:'].includes(url.protocol) && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        },
+        { message: 'must be a nats:// or redis:// URL with a host, e.g. nats://127.0.0.1:4222' },
+      )
+      .optional(),
+    MICROSERVICE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"' })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_MODE === 'token' && !env.AUTH_TOKENS) {
@@ -100,6 +122,14 @@ export const envSchema = z
     }
     if (env.AUTH_MODE === 'jwt' && !env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
+    if (env.MICROSERVICE_TRANSPORT !== 'none') {
+      const scheme = env.MICROSERVICE_TRANSPORT === 'nats' ? ['nats:'] : ['redis:', 'rediss:'];
+      if (!env.MICROSERVICE_URL) {
+        ctx.addIssue({ code: 'custom', path: ['MICROSERVICE_URL'], message: `is required when MICROSERVICE_TRANSPORT=${env.MICROSERVICE_TRANSPORT}` });
+      } else if (!scheme.includes(new URL(env.MICROSERVICE_URL).protocol)) {
+        ctx.addIssue({ code: 'custom', path: ['MICROSERVICE_URL'], message: `must be a ${scheme.join(' or ')}// URL for MICROSERVICE_TRANSPORT=${env.MICROSERVICE_TRANSPORT}` });
+      }
     }
     // Compare only two valid numbers; a bad one is already reported on its own.
     const { HEARTBEAT_INTERVAL_MS: interval, HEARTBEAT_TIMEOUT_MS: timeout } = env;
@@ -115,7 +145,7 @@ export const envSchema = z
 export type Env = z.infer<typeof envSchema>;
 
 /** Never echoed back in a validation message: they hold credentials. */
-const SECRET_VARIABLES = new Set(['AUTH_TOKENS', 'AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['AUTH_TOKENS', 'AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'REDIS_URL', 'MICROSERVICE_URL']);
 
 export class EnvValidationError extends Error {
   constructor(readonly problems: string[]) {
