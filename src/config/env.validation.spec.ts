@@ -17,6 +17,7 @@ const DEFAULTS = {
   SLOW_CONSUMER_GRACE_MS: 10_000,
   HANDSHAKE_TIMEOUT_MS: 10_000,
   ALLOW_BINARY: false,
+  MICROSERVICE_TRANSPORT: 'none',
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
