@@ -37,24 +37,16 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
   SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, api));
 
   // Hybrid app: the microservice server starts after init, with the app's global enhancers.
-  const transport = optional(() => app.get<TransportOptions>(TRANSPORT_OPTIONS, { strict: false }));
-  if (transport) {
+  const config = app.get<ConfigService<Env, true>>(ConfigService);
+  if (config.get('MICROSERVICE_TRANSPORT', { infer: true }) !== 'none') {
+    const transport = app.get<TransportOptions>(TRANSPORT_OPTIONS, { strict: false });
     const microservice = app.connectMicroservice(nestTransportOptions(transport), { inheritAppConfig: true });
     await app.init();
     app.get(TransportHealthIndicator, { strict: false }).watch(microservice.status);
     await app.startAllMicroservices();
   }
 
-  const config = app.get<ConfigService<Env, true>>(ConfigService);
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
   return app;
 }
 
-/** A provider that may be absent (Nest's get() throws for an unknown token). */
-function optional<T>(get: () => T): T | undefined {
-  try {
-    return get();
-  } catch {
-    return undefined;
-  }
-}

@@ -73,8 +73,9 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
 
   afterAll(async () => {
     await consumer?.close();
-    await lifeline?.close();
+    if (!closed) await lifeline?.close();
   });
+  let closed = false;
 
   it('commands: publish, send, clients, kick; lifecycle events out; health', async () => {
     const ws = await lifeline.join();
@@ -115,5 +116,16 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
     await expect(client.kick('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });
     await expect(client.clients({ limit: 0 })).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('limit') as string });
     await expect(client.clients({ scope: 'cluster' })).rejects.toMatchObject({ statusCode: 503 });
+  });
+
+  it('on shutdown, the disconnects of the drain still leave on the transport before it closes', async () => {
+    const ws = await lifeline.join();
+    await waitFor(() => received.connected.some((e) => e.clientId === ws.id), 'connected');
+    closed = true;
+    // Nest's own close: beforeApplicationShutdown drains (1001), then the transport closes.
+    await lifeline.app.close();
+    expect(await ws.closed).toBe(1001);
+    await waitFor(() => received.disconnected.some((e) => e.clientId === ws.id), 'disconnected after shutdown', 3_000);
+    expect(received.disconnected.find((e) => e.clientId === ws.id)?.reason).toBe('server_shutdown');
   });
 });
