@@ -1,16 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ClientProxyFactory, type ClientOptions } from '@nestjs/microservices';
 import { LIFELINE_CLIENT_OPTIONS, LIFELINE_CLIENT_PROXY } from './lifeline-client.constants';
+import type { LifelineClientOptions } from './lifeline-client.options';
 import { LifelineClient } from './lifeline-client.service';
-
-export type LifelineClientOptions = ClientOptions & {
-  /** The prefix Lifeline was started with (MICROSERVICE_PREFIX); default none. */
-  prefix?: string;
-  /** How long a command waits for its reply. Default 5000 ms. */
-  timeoutMs?: number;
-  /** Register the module globally. */
-  isGlobal?: boolean;
-};
 
 /**
  * For other Nest services: `LifelineClientModule.register({ transport: Transport.NATS,

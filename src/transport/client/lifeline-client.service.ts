@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { LIFELINE_CLIENT_OPTIONS, LIFELINE_CLIENT_PROXY } from './lifeline-client.constants';
-import type { LifelineClientOptions } from './lifeline-client.module';
+import type { LifelineClientOptions } from './lifeline-client.options';
 import {
   type ClientsPage,
   type ClientsQuery,
