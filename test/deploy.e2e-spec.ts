@@ -14,6 +14,7 @@ import { parseCopy, parseDockerfile } from './support/dockerfile';
 import { getJson } from './support/http';
 import { freePort, waitUntilUp } from './support/service-process';
 import { TestClient } from './support/ws-client';
+import { waitFor } from './support/wait';
 
 const ROOT = join(__dirname, '..');
 const DOCKERFILE = join(ROOT, 'Dockerfile');
@@ -167,11 +168,12 @@ describe('deploy files', () => {
       for (const path of [container.startupProbe!.httpGet!.path!, '/health/ready', '/health/live', '/metrics']) {
         expect({ path, status: (await getJson(base + path)).status }).toEqual({ path, status: 200 });
       }
+      await waitFor(async () => (await getJson(`${base}/health`)).status === 200, 'GET /health 200 (redis up)', 10_000);
       expect((await getJson(`${base}/health`)).body).toMatchObject({ details: { redis: { status: 'up' } } });
 
       const clients = await Promise.all([0, 1].map(() => TestClient.join(`ws://127.0.0.1:${port}${env.WS_PATH ?? '/ws'}`)));
       await redis.connect();
-      expect(await redis.hlen(`${prefix}node:lifeline-7d9f-abcde:clients`)).toBe(2);
+      await waitFor(async () => (await redis.hlen(`${prefix}node:lifeline-7d9f-abcde:clients`)) === 2, 'both clients in Redis presence', 10_000);
 
       child.kill('SIGTERM');
       const codes = await Promise.all(clients.map((c) => c.closed));

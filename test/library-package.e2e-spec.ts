@@ -30,8 +30,20 @@ const packageOf = (file: string) => {
 describe(`the published library (${PACKAGE.name})`, () => {
   let packageDir: string;
 
+  /** Per entry, every file loaded by requiring it by name from the example (module cache emptied in between). */
+  let loadedBy: Record<string, string[]>;
+
   beforeAll(() => {
     ({ packageDir } = installAndBuildExample());
+    const specifiers = Object.keys(ENTRIES).map((e) => [e, e === '.' ? PACKAGE.name : `${PACKAGE.name}/${e.slice(2)}`]);
+    const script = `const out = {};
+      for (const [entry, specifier] of ${JSON.stringify(specifiers)}) {
+        for (const key of Object.keys(require.cache)) delete require.cache[key];
+        require(specifier);
+        out[entry] = Object.keys(require.cache);
+      }
+      console.log(JSON.stringify(out));`;
+    loadedBy = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: EXAMPLE, encoding: 'utf8' })) as Record<string, string[]>;
   }, 60_000);
 
   it('package.json: every export has its built file and types; the bin runs dist/main.js; peers are installed within their ranges', () => {
@@ -53,13 +65,7 @@ describe(`the published library (${PACKAGE.name})`, () => {
   });
 
   it.each(Object.keys(ENTRIES))('importing %s loads none of the service wiring', (entry) => {
-    const specifier = entry === '.' ? PACKAGE.name : `${PACKAGE.name}/${entry.slice(2)}`;
-    const loaded = JSON.parse(
-      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(require.cache)))`], {
-        cwd: EXAMPLE,
-        encoding: 'utf8',
-      }),
-    ) as string[];
+    const loaded = loadedBy[entry];
     const own = loaded.filter((f) => f.startsWith(packageDir + '/')).map((f) => relative(packageDir, f));
     expect(own.length).toBeGreaterThan(0);
     expect(own.filter((f) => SERVICE_FILES.test(f) || !ENTRIES[entry].files.test(f))).toEqual([]);

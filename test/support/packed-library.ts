@@ -43,10 +43,10 @@ function packedInputs(): string[] {
  */
 export function packLibrary(): { tarball: string; hash: string } {
   const hash = hashOf(packedInputs());
-  const dir = join(CACHE, `pack-${hash}`);
+  const dir = join(CACHE, 'pack', hash);
   const tarball = join(dir, `${PACKAGE.name}-${PACKAGE.version}.tgz`);
   if (!existsSync(tarball)) {
-    rmSync(CACHE, { recursive: true, force: true });
+    rmSync(join(CACHE, 'pack'), { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     // --ignore-scripts: dist/ is built already (prepack would build it again).
     execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, stdio: 'pipe' });
