@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -8,6 +10,8 @@ import { freePort, waitUntilUp } from './support/service-process';
 import { getJson } from './support/http';
 import { TestClient } from './support/ws-client';
 import { waitFor } from './support/wait';
+
+const REDIS_URL = process.env.LIFELINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Service wiring that no library entry may load. */
 const SERVICE_FILES = /^dist\/(main|bootstrap|app\.module)\.js$|^dist\/(config|health|logging|http)\/|^dist\/admin\/(?!cluster-directory\.js$)|^dist\/transport\/(?!client\/)/;
@@ -111,11 +115,21 @@ describe(`the published library (${PACKAGE.name})`, () => {
   it.each([
     ['sync', 'forRoot, ScheduleModule, the adapter set by the app', '/ws'],
     ['async', 'forRootAsync({ inject: [ConfigService] }), no ScheduleModule, no adapter', '/live'],
+    ['cluster', 'ClusterModule.forRoot({ redisUrl, keyPrefix }) from nestjs-lifeline/cluster, no ConfigModule', '/ws'],
   ])('the example app (%s: %s) serves a real client; its extension lease is released on disconnect', async (mode, _what, path) => {
     const port = await freePort();
+    const keyPrefix = `lifeline:test:${randomBytes(4).toString('hex')}:`;
+    const redis = mode === 'cluster' ? new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
     const child = spawn(process.execPath, [join(EXAMPLE, 'dist', 'main.js')], {
       cwd: EXAMPLE,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), EXAMPLE_MODE: mode, EXAMPLE_WS_PATH: path },
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        EXAMPLE_MODE: mode,
+        EXAMPLE_WS_PATH: path,
+        EXAMPLE_REDIS_URL: REDIS_URL,
+        EXAMPLE_KEY_PREFIX: keyPrefix,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -133,6 +147,10 @@ describe(`the published library (${PACKAGE.name})`, () => {
       client.send('publish', { topic: 'news', data: 'hello' });
       expect((await client.next('message')).data).toEqual({ topic: 'news', data: 'hello' });
       expect((await getJson(`${base}/example/stats`)).body).toMatchObject({ clients: 1, leases: [client.id], released: 0 });
+      if (redis) {
+        // Cluster mode from the library's own options: the client's presence is in Redis under the prefix.
+        await waitFor(async () => (await redis.hkeys(`${keyPrefix}node:example-node:clients`)).includes(client.id), 'presence in Redis');
+      }
 
       client.socket.close(1000);
       await waitFor(async () => ((await getJson(`${base}/example/stats`)).body as { released: number }).released === 1, 'lease released');
@@ -144,6 +162,11 @@ describe(`the published library (${PACKAGE.name})`, () => {
     } finally {
       child.kill('SIGTERM');
       await exited;
+      if (redis) {
+        const keys = await redis.keys(`${keyPrefix}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        redis.disconnect();
+      }
     }
   });
 });

@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LifelineModule } from 'nestjs-lifeline';
+import { ClusterModule } from 'nestjs-lifeline/cluster';
 import { LeaseModule } from './lease.extension';
 
 /** Synchronous configuration, with every module a careful host imports. */
@@ -42,6 +43,22 @@ export class AsyncAppModule {
             heartbeatTimeoutMs: 500,
           }),
         }),
+        LeaseModule,
+      ],
+    };
+  }
+}
+
+/** Cluster mode configured in code (no environment variables, no ConfigModule). */
+@Module({})
+export class ClusterAppModule {
+  static create(redisUrl: string, keyPrefix: string): DynamicModule {
+    return {
+      module: ClusterAppModule,
+      imports: [
+        EventEmitterModule.forRoot(),
+        LifelineModule.forRoot({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 500, isGlobal: true }),
+        ClusterModule.forRoot({ redisUrl, keyPrefix, nodeId: 'example-node' }),
         LeaseModule,
       ],
     };

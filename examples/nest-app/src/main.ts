@@ -1,11 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { LifelineWsAdapter } from 'nestjs-lifeline';
-import { AsyncAppModule, SyncAppModule } from './app.module';
+import { AsyncAppModule, ClusterAppModule, SyncAppModule } from './app.module';
 
 async function main(): Promise<void> {
   const mode = process.env.EXAMPLE_MODE ?? 'sync';
-  const app = await NestFactory.create(mode === 'async' ? AsyncAppModule.create() : SyncAppModule.create(), {
+  const root =
+    mode === 'async'
+      ? AsyncAppModule.create()
+      : mode === 'cluster'
+        ? ClusterAppModule.create(process.env.EXAMPLE_REDIS_URL ?? 'redis://127.0.0.1:6379', process.env.EXAMPLE_KEY_PREFIX ?? 'example:')
+        : SyncAppModule.create();
+  const app = await NestFactory.create(root, {
     logger: ['error', 'warn'],
   });
   // The sync app sets the adapter as the README shows; the async one leaves it to Lifeline.
