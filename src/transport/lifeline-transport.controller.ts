@@ -95,7 +95,7 @@ export class LifelineTransportHandlers {
       if (!this.cluster) throw new ServiceUnavailableException('cluster scope needs cluster mode (REDIS_URL)');
       all = (await this.cluster.listClients()).map((c) => ({ ...c, userId: c.userId ?? null, connectedAt: String(c.connectedAt) }));
     } else {
-      all = [...this.registry.values()].map(toClientView);
+      all = [...this.registry.values()].map((record) => toClientView(record, this.topics));
     }
     if (userId !== undefined) all = all.filter((c) => c.userId === userId);
     return { items: all.slice(offset, offset + limit), total: all.length, limit, offset, scope };
