@@ -18,6 +18,8 @@ const DEFAULTS = {
   HANDSHAKE_TIMEOUT_MS: 10_000,
   ALLOW_BINARY: false,
   MICROSERVICE_TRANSPORT: 'none',
+  MAX_SUBSCRIPTIONS_PER_CLIENT: 1000,
+  REQUIRE_ORIGIN: false,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
