@@ -68,6 +68,30 @@ describe(`the published library (${PACKAGE.name})`, () => {
     }
   });
 
+  it('the bin (what `npx nestjs-lifeline` runs) starts the service from the installed package and drains on SIGTERM', async () => {
+    const port = await freePort();
+    // Executed through its shebang, as npm's .bin link would.
+    const child = spawn(join(packageDir, PACKAGE.bin['nestjs-lifeline']), [], {
+      cwd: EXAMPLE,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, 'exit');
+    try {
+      await waitUntilUp(`http://127.0.0.1:${port}/health/ready`, 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output}`);
+      });
+      const client = await TestClient.join(`ws://127.0.0.1:${port}/ws`);
+      child.kill('SIGTERM');
+      expect(await client.closed).toBe(1001);
+      expect(await exited).toEqual([0, null]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it.each(Object.keys(ENTRIES))('importing %s loads none of the service wiring', (entry) => {
     const loaded = loadedBy[entry];
     const own = loaded.filter((f) => f.startsWith(packageDir + '/')).map((f) => relative(packageDir, f));
