@@ -1,6 +1,6 @@
 import { Controller, type INestMicroservice, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern, type MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
+import { type ClientOptions, EventPattern, type MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
 import {
   type ClientsPage,
@@ -32,7 +32,7 @@ interface Received {
 }
 
 /** The other service: LifelineClientModule for commands, @EventPattern handlers for Lifeline's events. */
-function consumerModule(prefix: string, nest: MicroserviceOptions, received: Received): Type {
+function consumerModule(prefix: string, nest: MicroserviceOptions, received: Received, async: boolean): Type {
   @Controller()
   class LifecycleListener {
     @EventPattern(prefix + LifelineTransportEvents.connected)
@@ -46,7 +46,12 @@ function consumerModule(prefix: string, nest: MicroserviceOptions, received: Rec
     }
   }
   @Module({
-    imports: [LifelineClientModule.register({ ...(nest as object), prefix, timeoutMs: 3_000 })],
+    imports: [
+      async
+        ? // The options from a factory (as from ConfigService), resolved when the module starts.
+          LifelineClientModule.registerAsync({ useFactory: () => Promise.resolve({ ...(nest as ClientOptions), prefix, timeoutMs: 3_000 }) })
+        : LifelineClientModule.register({ ...(nest as ClientOptions), prefix, timeoutMs: 3_000 }),
+    ],
     controllers: [LifecycleListener],
   })
   class ConsumerModule {}
@@ -63,7 +68,7 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
 
   beforeAll(async () => {
     lifeline = await startTestApp({ env: { MICROSERVICE_TRANSPORT: name, MICROSERVICE_URL: url, MICROSERVICE_PREFIX: prefix } });
-    consumer = await NestFactory.createMicroservice<MicroserviceOptions>(consumerModule(prefix, nest as MicroserviceOptions, received), {
+    consumer = await NestFactory.createMicroservice<MicroserviceOptions>(consumerModule(prefix, nest as MicroserviceOptions, received, name === 'redis'), {
       ...(nest as MicroserviceOptions),
       logger: new CaptureLogger(),
     });

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ClientProxyFactory, type ClientOptions } from '@nestjs/microservices';
 import { LIFELINE_CLIENT_OPTIONS, LIFELINE_CLIENT_PROXY } from './lifeline-client.constants';
-import type { LifelineClientOptions } from './lifeline-client.options';
+import type { LifelineClientAsyncOptions, LifelineClientOptions } from './lifeline-client.options';
 import { LifelineClient } from './lifeline-client.service';
 
 /**
@@ -11,20 +11,38 @@ import { LifelineClient } from './lifeline-client.service';
 @Module({})
 export class LifelineClientModule {
   static register(options: LifelineClientOptions): DynamicModule {
-    const { isGlobal, ...rest } = options;
-    // What ClientProxyFactory takes: the options without Lifeline's own.
-    const clientOptions = Object.fromEntries(
-      Object.entries(rest).filter(([key]) => key !== 'prefix' && key !== 'timeoutMs'),
-    ) as ClientOptions;
     return {
       module: LifelineClientModule,
-      global: isGlobal ?? false,
+      global: options.isGlobal ?? false,
+      providers: [{ provide: LIFELINE_CLIENT_OPTIONS, useValue: options }, PROXY_PROVIDER, LifelineClient],
+      exports: [LifelineClient, LIFELINE_CLIENT_PROXY],
+    };
+  }
+
+  /** `registerAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config) => ({ transport, options }) })` */
+  static registerAsync(options: LifelineClientAsyncOptions): DynamicModule {
+    return {
+      module: LifelineClientModule,
+      global: options.isGlobal ?? false,
+      imports: options.imports ?? [],
       providers: [
-        { provide: LIFELINE_CLIENT_OPTIONS, useValue: options },
-        { provide: LIFELINE_CLIENT_PROXY, useFactory: () => ClientProxyFactory.create(clientOptions) },
+        { provide: LIFELINE_CLIENT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        PROXY_PROVIDER,
         LifelineClient,
       ],
       exports: [LifelineClient, LIFELINE_CLIENT_PROXY],
     };
   }
 }
+
+/** The ClientProxy, from the options without Lifeline's own. */
+const PROXY_PROVIDER = {
+  provide: LIFELINE_CLIENT_PROXY,
+  inject: [LIFELINE_CLIENT_OPTIONS],
+  useFactory: (options: LifelineClientOptions) => {
+    const clientOptions = Object.fromEntries(
+      Object.entries(options).filter(([key]) => !['prefix', 'timeoutMs', 'isGlobal'].includes(key)),
+    ) as ClientOptions;
+    return ClientProxyFactory.create(clientOptions);
+  },
+};

@@ -1,3 +1,4 @@
+import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 import type { ClientOptions } from '@nestjs/microservices';
 
 export type LifelineClientOptions = ClientOptions & {
@@ -8,3 +9,10 @@ export type LifelineClientOptions = ClientOptions & {
   /** Register the module globally. */
   isGlobal?: boolean;
 };
+
+/** LifelineClientModule.registerAsync: the options from a factory (e.g. ConfigService). */
+export interface LifelineClientAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...args: never[]) => Omit<LifelineClientOptions, 'isGlobal'> | Promise<Omit<LifelineClientOptions, 'isGlobal'>>;
+  inject?: FactoryProvider['inject'];
+  isGlobal?: boolean;
+}
