@@ -1,4 +1,14 @@
-import { Controller, type INestMicroservice, Module, type Type } from '@nestjs/common';
+import {
+  type CallHandler,
+  Controller,
+  type ExecutionContext,
+  Injectable,
+  type INestMicroservice,
+  Module,
+  type NestInterceptor,
+  type Type,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { NestFactory } from '@nestjs/core';
 import { type ClientOptions, EventPattern, type MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +35,20 @@ const transports = [
     nest: { transport: Transport.REDIS, options: { host: new URL(REDIS_URL).hostname, port: Number(new URL(REDIS_URL).port || 6379) } },
   },
 ];
+
+/** Patterns the app's global interceptor saw over RPC: the hybrid app inherits global enhancers. */
+const rpcSeen: string[] = [];
+
+@Injectable()
+class RpcAudit implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler) {
+    if (context.getType() === 'rpc') rpcSeen.push(context.getHandler().name);
+    return next.handle();
+  }
+}
+
+@Module({ providers: [{ provide: APP_INTERCEPTOR, useClass: RpcAudit }] })
+class GlobalAuditModule {}
 
 interface Received {
   connected: TransportConnectedEvent[];
@@ -67,7 +91,10 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
   let client: LifelineClient;
 
   beforeAll(async () => {
-    lifeline = await startTestApp({ env: { MICROSERVICE_TRANSPORT: name, MICROSERVICE_URL: url, MICROSERVICE_PREFIX: prefix } });
+    lifeline = await startTestApp({
+      env: { MICROSERVICE_TRANSPORT: name, MICROSERVICE_URL: url, MICROSERVICE_PREFIX: prefix },
+      imports: [GlobalAuditModule],
+    });
     consumer = await NestFactory.createMicroservice<MicroserviceOptions>(consumerModule(prefix, nest as MicroserviceOptions, received, name === 'redis'), {
       ...(nest as MicroserviceOptions),
       logger: new CaptureLogger(),
@@ -105,6 +132,7 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
     expect(health.body).toMatchObject({ details: { microservice: { status: 'up', transport: name, state: 'connected' } } });
 
     await expect(client.kick(ws.id)).resolves.toEqual({ id: ws.id, kicked: true });
+    expect(rpcSeen).toEqual(expect.arrayContaining(['publish', 'send', 'clients', 'kick']));
     expect(await ws.closed).toBe(1008);
     await waitFor(() => received.disconnected.some((e) => e.clientId === ws.id), 'lifeline.client.disconnected on the transport');
     const left = received.disconnected.find((e) => e.clientId === ws.id);

@@ -128,9 +128,12 @@ export function transportController(prefix: string): Type<LifelineTransportHandl
   const base = LifelineTransportHandlers.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   const define = (method: Handler, decorator: MethodDecorator) => {
     // Own functions: pattern metadata lives on the method function, and the base class's must stay bare.
-    proto[method] = function (this: LifelineTransportHandlers, ...args: unknown[]) {
+    const handler = function (this: LifelineTransportHandlers, ...args: unknown[]) {
       return base[method].apply(this, args);
     };
+    // Interceptors and logs see the handler by its name (context.getHandler().name).
+    Object.defineProperty(handler, 'name', { value: method });
+    proto[method] = handler;
     decorator(proto, method, Object.getOwnPropertyDescriptor(proto, method)!);
   };
   for (const [method, pattern] of COMMANDS) define(method, MessagePattern(prefix + pattern));
