@@ -61,8 +61,9 @@ describe(`the published library (${PACKAGE.name})`, () => {
       expect(isExecutable(file)).toBe(true);
     }
     for (const [name, range] of Object.entries(PACKAGE.peerDependencies)) {
-      // Also a dependency: the root is the deployable service, installed by one `npm ci`.
-      expect({ name, dependency: PACKAGE.dependencies[name] !== undefined }).toEqual({ name, dependency: true });
+      // Also a dependency (the root is the deployable service, installed by one `npm ci`), with the
+      // peer's range: a host copy within it is used instead of a nested second one.
+      expect({ name, dependency: PACKAGE.dependencies[name] }).toEqual({ name, dependency: range });
       const installed = (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
       expect({ name, range, installed, ok: satisfiesCaret(installed, range) }).toEqual({ name, range, installed, ok: true });
     }
