@@ -189,7 +189,8 @@ describe('deploy files', () => {
       if (leftovers.length > 0) await redis.del(...leftovers);
       redis.disconnect();
     }
-  });
+    // A cold run installs the production dependencies first (tens of seconds on a loaded machine).
+  }, 180_000);
 });
 
 /** ENV instructions of the stage (KEY=value form). */

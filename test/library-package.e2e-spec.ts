@@ -48,7 +48,7 @@ describe(`the published library (${PACKAGE.name})`, () => {
       }
       console.log(JSON.stringify(out));`;
     loadedBy = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: EXAMPLE, encoding: 'utf8' })) as Record<string, string[]>;
-  }, 60_000);
+  }, 180_000);
 
   it('package.json: every export has its built file and types; the bin runs dist/main.js; peers are installed within their ranges', () => {
     for (const [entry, target] of Object.entries(PACKAGE.exports)) {
