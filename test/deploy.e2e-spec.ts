@@ -22,6 +22,8 @@ const MANIFESTS = join(ROOT, 'deploy', 'kubernetes');
 const REDIS_URL = process.env.LIFELINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Unprivileged on this host (the image's `node` user does not exist here). */
 const NOBODY = 65534;
+/** As root, the service is started as nobody; a CI that runs as another user is already non-root. */
+const RUN_AS = process.getuid?.() === 0 ? NOBODY : (process.getuid?.() ?? NOBODY);
 
 interface Manifest {
   kind: string;
@@ -147,7 +149,12 @@ describe('deploy files', () => {
       NODE_ID: 'lifeline-7d9f-abcde',
     };
     const [command, ...args] = JSON.parse(runtime.instructions.find((i) => i.keyword === 'CMD')!.args) as string[];
-    const child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', command, ...args], {
+    const [program, argv] =
+      RUN_AS === NOBODY && process.getuid?.() === 0
+        ? ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', command, ...args]]
+        : [command, args];
+    expect(RUN_AS).not.toBe(0);
+    const child = spawn(program, argv, {
       cwd: app,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,7 +170,7 @@ describe('deploy files', () => {
         throw new Error(`${err.message}\n${output}`);
       });
       // Non-root: the process runs as nobody, and the copy is not writable by it.
-      expect(readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'));
+      expect(readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${RUN_AS}\\s`, 'm'));
       // Every path the manifests probe or scrape answers on the container port.
       for (const path of [container.startupProbe!.httpGet!.path!, '/health/ready', '/health/live', '/metrics']) {
         expect({ path, status: (await getJson(base + path)).status }).toEqual({ path, status: 200 });
