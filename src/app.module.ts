@@ -13,6 +13,7 @@ import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule, type TopicPolicy } from './lifeline';
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
+import { TransportModule } from './transport/transport.module';
 
 export interface AppModuleOptions {
   /**
@@ -98,6 +99,8 @@ export class AppModule {
         }),
         // Cluster mode on Redis, only when REDIS_URL is set; otherwise nothing changes.
         ClusterModule.whenConfigured(configModule, env),
+        // Nest microservice commands and events, only when MICROSERVICE_TRANSPORT is set.
+        TransportModule.whenConfigured(configModule, env),
         HealthModule,
         AdminModule,
         MetricsModule,
