@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CLUSTER_DIRECTORY } from '../admin/cluster-directory';
+import { ClusterStores } from './cluster-stores';
 import { ClusterTopicsBridge } from './cluster-topics.bridge';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import { ClusterHealthIndicator } from './cluster.health-indicator';
@@ -40,6 +41,7 @@ export class ClusterModule {
         ClusterPresenceService,
         NodeReaper,
         NodeLeaseService,
+        ClusterStores,
         ClusterTopicsBridge,
         ClusterHealthIndicator,
         ClusterService,

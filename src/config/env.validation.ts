@@ -79,6 +79,12 @@ export const envSchema = z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((v) => v === 'true'),
+    // Sessions and history (see README "Sessions and replay").
+    SESSION_TTL_MS: wholeNumber(0, 86_400_000, 120_000),
+    HISTORY_SIZE: wholeNumber(0, 1_000_000, 1000),
+    HISTORY_TTL_MS: wholeNumber(100, 86_400_000, 120_000),
+    HISTORY_MAX_BYTES: wholeNumber(1024, 64 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
+    REPLAY_MAX_MESSAGES: wholeNumber(1, 1_000_000, 1000),
     // Topic permissions (see README "Topic permissions").
     TOPIC_POLICY: z.enum(TOPIC_POLICIES, { message: `must be one of ${TOPIC_POLICIES.join(', ')}` }).default('open'),
     TOPIC_POLICY_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),

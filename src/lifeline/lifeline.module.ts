@@ -12,6 +12,8 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { ResumeService } from './sessions/resume.service';
+import { SessionsService } from './sessions/sessions.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TokenExpiryService } from './permissions/token-expiry.service';
 import { TopicPermissions } from './permissions/topic-permissions.service';
@@ -44,6 +46,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TopicPolicyGuard,
     GuardRefusalFilter,
@@ -57,6 +61,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TokenExpiryService,
   ],
