@@ -190,8 +190,11 @@ describe('deploy files', () => {
       expect(clients.map((c) => c.closeReason)).toEqual(['server shutting down', 'server shutting down']);
       const [code, signal] = await exited;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
-      // Cleanup ran: the node's lease, presence and membership are gone from Redis.
-      expect(await redis.keys(`${prefix}*`)).toEqual([]);
+      // Cleanup ran: the node's lease, presence and membership are gone from Redis (resumable
+      // sessions stay, by design, each with its TTL).
+      expect(await redis.keys(`${prefix}node:*`)).toEqual([]);
+      expect(await redis.sismember(`${prefix}nodes`, childEnv.NODE_ID)).toBe(0);
+      for (const key of await redis.keys(`${prefix}*`)) expect({ key, ttl: (await redis.pttl(key)) > 0 }).toEqual({ key, ttl: true });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       const leftovers = redis.status === 'ready' ? await redis.keys(`${prefix}*`) : [];
