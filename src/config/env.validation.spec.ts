@@ -27,7 +27,6 @@ const DEFAULTS = {
   HTTP_BODY_TIMEOUT_MS: 10_000,
   TOPIC_POLICY: 'open',
   TOPIC_POLICY_TIMEOUT_MS: 5_000,
-  HTTP_BODY_TIMEOUT_MS: 10_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
