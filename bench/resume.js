@@ -32,7 +32,8 @@ const opts = {
   rate: 200,
   seconds: 8,
   churn: 0.1,
-  parts: 'churn,cluster,history,memory,idle',
+  parts: 'churn,cluster,history,memory,idle,leak',
+  cycles: 10_000,
   redis: process.env.LIFELINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   pin: true,
 };
@@ -388,6 +389,46 @@ async function memoryPerMessage() {
   return { ...memory, redisBytesPerMessage: redisBytes, payload: JSON.stringify(data).length };
 }
 
+/**
+ * Churn with sessions on: `cycles` connect + subscribe + TCP drop, then one
+ * TTL (and the tombstones' 10 s): registry, sessions and history must be
+ * back to nothing, and the heap near where it started.
+ */
+async function churnLeak(cycles) {
+  const ttl = 2000;
+  const server = await startServer({ SESSION_TTL_MS: String(ttl), HISTORY_TTL_MS: String(ttl) });
+  const metric = async (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text())?.[1]);
+  try {
+    const h0 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
+    const pub = await publisher(wsUrl(server), 0);
+    const started = performance.now();
+    for (let i = 0; i < cycles; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => {
+          const c = new Client({ received: 0, duplicates: 0, lost: 0, epochChanges: 0, latencies: [] });
+          return c.open(wsUrl(server), { subscribe: true }).then(() => c.ws._socket.destroy());
+        }),
+      );
+      if (i % 1000 === 0) await fetch(`http://127.0.0.1:${server.port}/topics/t/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: String(i) });
+    }
+    const churnS = (performance.now() - started) / 1000;
+    await sleep(500);
+    const peakSessions = await metric('lifeline_sessions');
+    await sleep(ttl + 10_500);
+    const after = {
+      clients: await metric('lifeline_clients_connected'),
+      sessions: await metric('lifeline_sessions'),
+      historyMessages: await metric('lifeline_history_messages'),
+    };
+    await pub.stop();
+    await sleep(200);
+    const h1 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
+    return { cycles, churnS: round(churnS, 1), peakSessions, after, heapGrowthKB: Math.round((h1 - h0) / 1024) };
+  } finally {
+    await server.kill();
+  }
+}
+
 /** Heap per idle connection with sessions on and off. */
 async function idleHeap(sessionTtl) {
   const server = await startServer({ SESSION_TTL_MS: String(sessionTtl) });
@@ -467,6 +508,15 @@ function markdown(r) {
       '',
     );
   }
+  if (r.leak) {
+    const l = r.leak;
+    lines.push(
+      `Churn with sessions on: ${l.cycles} connect + subscribe + TCP drop cycles in ${l.churnS} s (${l.peakSessions} sessions waiting for their TTL at the end); ` +
+        `one TTL and the tombstones' 10 s later: ${l.after.clients} clients but the publisher, ${l.after.sessions} sessions but its own, ` +
+        `${l.after.historyMessages} messages in history; heap ${l.heapGrowthKB} KB above the start.`,
+      '',
+    );
+  }
   if (r.idle.length === 2) {
     const [on, off] = r.idle;
     lines.push(
@@ -524,6 +574,10 @@ async function main() {
   if (parts.has('memory')) {
     results.memory = await memoryPerMessage();
     console.error(JSON.stringify(results.memory));
+  }
+  if (parts.has('leak')) {
+    results.leak = await churnLeak(opts.cycles);
+    console.error(JSON.stringify(results.leak));
   }
   if (parts.has('idle')) {
     results.idle.push(await idleHeap(120_000), await idleHeap(0));
