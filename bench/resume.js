@@ -209,7 +209,8 @@ async function publisher(url, rate) {
     clearInterval(pub.timer);
     ws.send(JSON.stringify({ event: 'publish', data: { topic: 't', data: 'last', id: 'final' } }));
     pub.sent++;
-    for (let i = 0; i < 200 && pub.finalOffset === undefined; i++) await sleep(25);
+    // The load generator may be seconds behind on a busy machine: wait for the ack, bounded.
+    for (let i = 0; i < 1200 && pub.finalOffset === undefined; i++) await sleep(25);
     ws.terminate();
   };
   return pub;
@@ -252,8 +253,17 @@ async function resumeUnderChurn(servers, label) {
   }
   const churn1 = cpuOf(servers);
   await pub.stop();
-  await sleep(2000);
   const final = pub.finalOffset;
+  // Until every client has caught up (or 30 s): the load generator, not the server, is behind.
+  const settled = () => clients.every((c) => !c.resuming && final !== undefined && c.last >= final);
+  for (let i = 0; i < 300 && !settled(); i++) await sleep(100);
+  if (final === undefined) {
+    for (const s of servers) {
+      console.error(`no final offset; server ${s.port} exit=${s.child.exitCode} signal=${s.child.signalCode}\n${s.output()}`);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`, { signal: AbortSignal.timeout(5000) })).text().catch((e) => String(e));
+      console.error(text.split('\n').filter((l) => /^lifeline_(disconnections_total|clients_connected|resumes_total|slow|rejections_total)/.test(l) && !/ 0$/.test(l)).join('\n'));
+    }
+  }
   let behind = 0;
   for (const c of clients) if (final !== undefined && c.last < final && !c.resuming) behind += final - c.last;
   const pending = clients.filter((c) => c.resuming).length;
@@ -347,9 +357,9 @@ async function memoryPerMessage() {
   try {
     const h0 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
     const base = `http://127.0.0.1:${server.port}`;
-    for (let i = 0; i < count; i += 200) {
+    for (let i = 0; i < count; i += 50) {
       await Promise.all(
-        Array.from({ length: 200 }, (_, j) =>
+        Array.from({ length: 50 }, (_, j) =>
           fetch(`${base}/topics/m${(i + j) % 10}/messages`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -372,9 +382,9 @@ async function memoryPerMessage() {
   let redisBytes;
   try {
     const base = `http://127.0.0.1:${node.port}`;
-    for (let i = 0; i < count; i += 200) {
+    for (let i = 0; i < count; i += 50) {
       await Promise.all(
-        Array.from({ length: 200 }, (_, j) =>
+        Array.from({ length: 50 }, (_, j) =>
           fetch(`${base}/topics/r/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...data, n: i + j }) }),
         ),
       );
@@ -541,6 +551,7 @@ async function main() {
     const server = await startServer({});
     try {
       results.churn.push(await resumeUnderChurn([server], 'memory mode, 1 node'));
+      if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`server exited:\n${server.output()}`);
     } finally {
       await server.kill();
     }
