@@ -13,6 +13,7 @@ import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule } from './lifeline';
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
+import { StatusModule } from './status/status.module';
 
 export interface AppModuleOptions {
   /**
@@ -98,6 +99,7 @@ export class AppModule {
         HealthModule,
         AdminModule,
         MetricsModule,
+        StatusModule,
         ...(options.imports ?? []),
       ],
     };
