@@ -153,4 +153,17 @@ describe('status page (headless Chromium)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await t.metric('lifeline_status_samples_total')).toBe(samples);
   });
+
+  it('ends an open feed when the service shuts down (the HTTP server can close)', async () => {
+    const res = await fetch(`${t.baseUrl}/status/feed`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const body = res.text();
+    const started = Date.now();
+    const app = t;
+    t = undefined as unknown as TestApp; // closed here, not in afterAll
+    await app.close();
+    expect(await body).toMatch(/^event: hello\ndata: \{/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

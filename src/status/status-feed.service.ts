@@ -18,7 +18,8 @@ import {
 
 /** One open status page, as the feed sees it: somewhere to write Server-Sent Events. */
 export interface StatusViewer {
-  write(text: string): void;
+  /** Text, or the same bytes for every viewer (a sample is encoded once, not once per viewer). */
+  write(chunk: string | Buffer): void;
   /** Bytes written but not yet sent (the page is not reading). */
   readonly buffered: number;
   end(): void;
@@ -32,7 +33,9 @@ const sseFrame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSO
  *
  * While at least one viewer is connected, a timer takes one sample per
  * second (StatusSampler), serialises it once and writes the same text to
- * every viewer: 50 pages cost one sample and 50 writes. When the last viewer
+ * every viewer: 50 pages cost one sample and 50 writes. Events: `hello`
+ * (history, first), `sample` (each second), `clients` (the oldest clients,
+ * looked at every few seconds and after churn, sent when they changed). When the last viewer
  * leaves, the timer is deleted and nothing of the feed runs. The timer lives
  * in @nestjs/schedule's SchedulerRegistry under STATUS_FEED_TIMER_NAME, and
  * `lifeline_status_viewers` / `lifeline_status_samples_total` show it from
@@ -53,7 +56,8 @@ export class StatusFeed implements BeforeApplicationShutdown {
   private sampling = false;
   private stopped = true;
   private closed = false;
-  private lastFrame: string | undefined;
+  private lastFrame: Buffer | undefined;
+  private lastClientsFrame: string | undefined;
   private failureLogged = false;
 
   constructor(
@@ -109,7 +113,10 @@ export class StatusFeed implements BeforeApplicationShutdown {
     this.viewers.add(viewer);
     viewer.write(sseFrame('hello', this.hello()));
     if (this.stopped) this.start();
-    else if (this.lastFrame) viewer.write(this.lastFrame);
+    else {
+      if (this.lastFrame) viewer.write(this.lastFrame);
+      if (this.lastClientsFrame) viewer.write(this.lastClientsFrame);
+    }
     return { unsubscribe: () => this.unsubscribe(viewer) };
   }
 
@@ -157,6 +164,7 @@ export class StatusFeed implements BeforeApplicationShutdown {
     this.stopped = true;
     if (this.scheduler.doesExist('interval', STATUS_FEED_TIMER_NAME)) this.scheduler.deleteInterval(STATUS_FEED_TIMER_NAME);
     this.lastFrame = undefined;
+    this.lastClientsFrame = undefined;
     this.sampler.reset();
   }
 
@@ -167,8 +175,20 @@ export class StatusFeed implements BeforeApplicationShutdown {
     try {
       const snapshot = await this.sampler.sample(this.viewers.size);
       if (this.stopped) return;
-      const frame = sseFrame('sample', snapshot);
-      this.lastFrame = frame;
+      const list = this.sampler.clientList(snapshot);
+      const sampleFrame = sseFrame('sample', snapshot);
+      let text = sampleFrame;
+      if (list) {
+        const clientsFrame = sseFrame('clients', list);
+        // Unchanged (the usual case between heartbeats): not sent again.
+        if (clientsFrame !== this.lastClientsFrame) {
+          this.lastClientsFrame = clientsFrame;
+          text += clientsFrame;
+        }
+      }
+      // Encoded once for all viewers.
+      const frame = Buffer.from(text);
+      this.lastFrame = text === sampleFrame ? frame : Buffer.from(sampleFrame);
       this.samplesTotal.inc();
       this.failureLogged = false;
       for (const viewer of [...this.viewers]) {

@@ -5,9 +5,17 @@ import { BackpressureService, ClientRegistryService, HeartbeatService, Lifecycle
 import { MetricsService } from '../metrics/metrics.service';
 import { ClusterStatusReader } from './cluster-status.reader';
 import { type Buckets, bucketsDelta, bucketsFromValues, histogramQuantile } from './histogram-quantile';
-import type { ClusterStatus, StatusRow, StatusSection, StatusSectionSnapshot, StatusSnapshot } from './interfaces';
+import { searchClients } from './client-search';
+import type { ClusterStatus, StatusClientsPage, StatusRow, StatusSection, StatusSectionSnapshot, StatusSnapshot } from './interfaces';
 import { StatusHistory } from './status-history.service';
-import { STATUS_METRIC_SECTIONS, STATUS_RECENT_SECONDS, STATUS_RTT_WINDOW_SECONDS } from './status.constants';
+import {
+  STATUS_CLIENT_LIST_EVERY_SAMPLES,
+  STATUS_CLIENT_LIST_LIMIT,
+  STATUS_CLIENT_LIST_MIN_SAMPLES,
+  STATUS_METRIC_SECTIONS,
+  STATUS_RECENT_SECONDS,
+  STATUS_RTT_WINDOW_SECONDS,
+} from './status.constants';
 
 type Sample = Awaited<ReturnType<NonNullable<ReturnType<Registry['getSingleMetric']>>['get']>>;
 
@@ -42,6 +50,9 @@ export class StatusSampler {
   private previous: { at: number; cpu: NodeJS.CpuUsage; elu: EventLoopUtilization } | undefined;
   /** RTT histogram readings of the last minute, oldest first. */
   private rttReadings: { at: number; buckets: Buckets }[] = [];
+  /** Samples since the client list was last sent, and the churn it saw (connects + disconnects). */
+  private samplesSinceList = Number.POSITIVE_INFINITY;
+  private listChurn = -1;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -68,6 +79,26 @@ export class StatusSampler {
   reset(): void {
     this.previous = undefined;
     this.rttReadings = [];
+    this.samplesSinceList = Number.POSITIVE_INFINITY;
+    this.listChurn = -1;
+  }
+
+  /**
+   * The oldest clients, for the page's list, when due: every few samples, or
+   * sooner after clients came or went. Undefined when not due (the page keeps
+   * the last list). Part of the shared feed, so 50 open pages cost one list,
+   * not 50 requests.
+   */
+  clientList(snapshot: StatusSnapshot): StatusClientsPage | undefined {
+    this.samplesSinceList++;
+    const churn = snapshot.clients.connectsTotal + snapshot.clients.disconnectsTotal;
+    const due =
+      this.samplesSinceList >= STATUS_CLIENT_LIST_EVERY_SAMPLES ||
+      (churn !== this.listChurn && this.samplesSinceList >= STATUS_CLIENT_LIST_MIN_SAMPLES);
+    if (!due) return undefined;
+    this.samplesSinceList = 0;
+    this.listChurn = churn;
+    return searchClients(this.registry, '', STATUS_CLIENT_LIST_LIMIT);
   }
 
   async sample(viewers: number, now = Date.now()): Promise<StatusSnapshot> {

@@ -24,3 +24,9 @@ export const STATUS_METRIC_SECTIONS: readonly { id: string; title: string; prefi
   { id: 'history', title: 'History', prefix: 'lifeline_history_' },
   { id: 'presence', title: 'Presence', prefix: 'lifeline_presence_' },
 ];
+/** Clients the feed's list carries (oldest first); a search asks GET /status/clients. */
+export const STATUS_CLIENT_LIST_LIMIT = 100;
+/** The feed sends the client list every this many samples, or sooner after churn... */
+export const STATUS_CLIENT_LIST_EVERY_SAMPLES = 5;
+/** ...but never more often than every this many samples. */
+export const STATUS_CLIENT_LIST_MIN_SAMPLES = 2;

@@ -14,9 +14,9 @@ import { ApiBearerAuth, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiProd
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AdminTokenGuard } from '../admin/admin-token.guard';
-import { toClientView } from '../admin/client-view';
 import { ZodValidationPipe } from '../admin/zod-validation.pipe';
 import { ClientRegistryService } from '../lifeline';
+import { searchClients } from './client-search';
 import type { StatusClientsPage } from './interfaces';
 import { STATUS_ASSET_FILES, type StatusAssetName, StatusAssets } from './status-assets';
 import { StatusFeed } from './status-feed.service';
@@ -98,7 +98,7 @@ export class StatusController {
     res.flushHeaders();
     req.socket.setNoDelay(true);
     const subscription = this.feed.subscribe({
-      write: (text) => void res.write(text),
+      write: (chunk) => void res.write(chunk),
       get buffered() {
         return res.writableLength;
       },
@@ -119,22 +119,8 @@ export class StatusController {
   @ApiQuery({ name: 'limit', required: false, description: `1-${STATUS_CLIENTS_MAX_LIMIT}, default 100` })
   @ApiOkResponse({ description: '{ items, total, matched, limit, q }' })
   clients(@Query(new ZodValidationPipe(clientsQuery, 'query')) query: ClientsQuery): StatusClientsPage {
-    const needle = query.q.toLowerCase();
-    const items: StatusClientsPage['items'] = [];
-    let matched = 0;
-    // One walk of the live map, on demand (never per sample); views only for the page shown.
-    for (const record of this.registry.values()) {
-      const topics = record.resources?.filter((r) => r.name.startsWith('topic:')).map((r) => r.name.slice(6)) ?? [];
-      const hit =
-        needle === '' ||
-        record.id.includes(needle) ||
-        (record.userId?.toLowerCase().includes(needle) ?? false) ||
-        (record.remoteAddress?.toLowerCase().includes(needle) ?? false) ||
-        topics.some((t) => t.toLowerCase().includes(needle));
-      if (!hit) continue;
-      if (matched++ < query.limit) items.push(toClientView(record));
-    }
-    return { items, total: this.registry.size, matched, limit: query.limit, q: query.q };
+    // On demand (a search), never per sample: the feed carries the unfiltered list itself.
+    return searchClients(this.registry, query.q, query.limit);
   }
 
   private send(name: StatusAssetName, ifNoneMatch: string | undefined, res: Response): void {

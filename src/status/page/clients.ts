@@ -3,10 +3,8 @@ import { authHeaders, errorMessage } from './auth';
 import { byId, el, formatBytes, formatCount, formatDuration, formatMs, setText } from './dom';
 
 const LIST_LIMIT = 100;
-/** Refresh the list at least this often while the page is visible (RTT and buffers change). */
-const REFRESH_MS = 5000;
-/** ...and after churn, but not more often than this. */
-const MIN_REFRESH_MS = 1000;
+/** While a search is shown, it is asked again this often (only while the tab is visible). */
+const SEARCH_REFRESH_MS = 5000;
 
 export interface ClientListDeps {
   token(): string | null;
@@ -15,16 +13,18 @@ export interface ClientListDeps {
 }
 
 /**
- * The searchable client list with its kick button. Reads GET /status/clients
- * on demand (search, churn seen in the feed, every few seconds); kicks
- * through the operator API, DELETE /clients/:id, after a confirmation.
+ * The searchable client list with its kick button. Without a search it shows
+ * the list the feed carries (shared by every open page: no request per
+ * page); a search asks GET /status/clients, again every few seconds while
+ * the tab is visible. Kicks go through the operator API, DELETE
+ * /clients/:id, after a confirmation.
  */
 export class ClientList {
   private readonly search = byId<HTMLInputElement>('client-search');
   private readonly body = byId<HTMLTableElement>('client-list').tBodies[0];
   private readonly dialog = byId<HTMLDialogElement>('kick-dialog');
   private lastFetch = 0;
-  private lastChurn = -1;
+  private fromFeedLatest: StatusClientsPage | undefined;
   private inFlight = false;
   private again = false;
   private debounce: number | undefined;
@@ -35,6 +35,9 @@ export class ClientList {
       window.clearTimeout(this.debounce);
       this.debounce = window.setTimeout(() => void this.refresh(), 250);
     });
+    window.setInterval(() => {
+      if (this.query() && document.visibilityState === 'visible' && Date.now() - this.lastFetch >= SEARCH_REFRESH_MS) void this.refresh();
+    }, 1000);
     this.dialog.addEventListener('close', () => {
       const id = this.pendingKick;
       this.pendingKick = undefined;
@@ -42,17 +45,23 @@ export class ClientList {
     });
   }
 
-  /** Called with every sample: refetch after churn, or when the list is getting old. */
-  onSample(churn: number): void {
-    const now = Date.now();
-    const age = now - this.lastFetch;
-    if ((churn !== this.lastChurn && age >= MIN_REFRESH_MS) || (age >= REFRESH_MS && document.visibilityState === 'visible')) {
-      this.lastChurn = churn;
-      void this.refresh();
-    }
+  /** The list from the feed: shown unless a search is. */
+  fromFeed(page: StatusClientsPage): void {
+    this.fromFeedLatest = page;
+    if (!this.query()) this.render(page);
   }
 
+  private query(): string {
+    return this.search.value.trim();
+  }
+
+  /** Shows the search's result, or the feed's list when the search is empty. */
   async refresh(): Promise<void> {
+    const q = this.query();
+    if (!q) {
+      if (this.fromFeedLatest) this.render(this.fromFeedLatest);
+      return;
+    }
     if (this.inFlight) {
       this.again = true;
       return;
@@ -60,7 +69,6 @@ export class ClientList {
     this.inFlight = true;
     this.lastFetch = Date.now();
     try {
-      const q = this.search.value.trim();
       const res = await fetch(`/status/clients?limit=${LIST_LIMIT}&q=${encodeURIComponent(q)}`, {
         headers: authHeaders(this.deps.token()),
         cache: 'no-store',
@@ -73,7 +81,9 @@ export class ClientList {
         setText('client-count', `Could not load clients: ${await errorMessage(res)}`);
         return;
       }
-      this.render((await res.json()) as StatusClientsPage);
+      const page = (await res.json()) as StatusClientsPage;
+      // The search may have changed meanwhile; a newer request follows then.
+      if (page.q === this.query()) this.render(page);
     } catch (err) {
       setText('client-count', `Could not load clients: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -130,12 +140,16 @@ export class ClientList {
         this.deps.unauthorized(await errorMessage(res));
         return;
       }
-      if (res.ok) setText('kick-notice', `Client ${id} kicked.`);
-      else if (res.status === 404) setText('kick-notice', `Client ${id} had already left.`);
-      else setText('kick-notice', `Kick failed: ${await errorMessage(res)}`);
+      if (res.ok || res.status === 404) {
+        setText('kick-notice', res.ok ? `Client ${id} kicked.` : `Client ${id} had already left.`);
+        // Gone now; the feed's next list (sent after churn) agrees.
+        for (const row of this.body.querySelectorAll('tr[data-client-id]')) if (row.getAttribute('data-client-id') === id) row.remove();
+      } else {
+        setText('kick-notice', `Kick failed: ${await errorMessage(res)}`);
+      }
     } catch (err) {
       setText('kick-notice', `Kick failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    await this.refresh();
+    if (this.query()) await this.refresh();
   }
 }

@@ -1,10 +1,11 @@
-import type { StatusHello, StatusSnapshot } from '../interfaces';
+import type { StatusClientsPage, StatusHello, StatusSnapshot } from '../interfaces';
 import { authHeaders, errorMessage } from './auth';
 
 export interface FeedHandlers {
   onOpen(): void;
   onHello(hello: StatusHello): void;
   onSample(sample: StatusSnapshot): void;
+  onClients(page: StatusClientsPage): void;
 }
 
 export type FeedEnd = { kind: 'refused'; status: number; message: string } | { kind: 'ended' };
@@ -48,4 +49,5 @@ function dispatch(block: string, handlers: FeedHandlers): void {
   const payload: unknown = JSON.parse(data.join('\n'));
   if (event === 'hello') handlers.onHello(payload as StatusHello);
   else if (event === 'sample') handlers.onSample(payload as StatusSnapshot);
+  else if (event === 'clients') handlers.onClients(payload as StatusClientsPage);
 }

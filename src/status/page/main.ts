@@ -74,6 +74,7 @@ async function runFeed(): Promise<void> {
             history.merge(hello.connects, hello.disconnects);
           },
           onSample: (sample) => render(sample),
+          onClients: (page) => clients?.fromFeed(page),
         },
         abort.signal,
       );
@@ -161,7 +162,6 @@ function render(s: StatusSnapshot): void {
   renderCluster(s);
   renderSections(s.sections);
   charts?.draw(history, Object.keys(s.disconnectsByReason));
-  clients?.onSample(s.clients.connectsTotal + s.clients.disconnectsTotal);
 }
 
 function renderCluster(s: StatusSnapshot): void {
