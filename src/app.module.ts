@@ -35,6 +35,12 @@ export interface AppModuleOptions {
  * Their access lines were never logged (autoLogging.ignore below).
  */
 const UNLOGGED_ROUTES = ['health', 'health/{*path}', 'metrics'];
+/**
+ * The status page too: opening it must not change the cost of everything
+ * else (its feed is a long-lived request; kicks go through /clients, which
+ * is logged).
+ */
+UNLOGGED_ROUTES.push('status', 'status/{*path}');
 
 /** pino-http's request serializer, minus any `access_token` in the logged URL. */
 function withoutAccessToken(req: { url?: string }): { url?: string } {
@@ -77,7 +83,7 @@ export class AppModule {
               // Probes and scrapes would drown everything else. The routes
               // themselves skip the middleware (UNLOGGED_ROUTES); this also
               // keeps quiet about near misses such as /health-x.
-              autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+              autoLogging: { ignore: (req) => /^\/(health|metrics|status)\b/.test(req.url ?? '') },
               // Credentials never reach the log.
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],
               serializers: { req: withoutAccessToken },

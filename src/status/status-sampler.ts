@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { BackpressureService, ClientRegistryService, HeartbeatService, LifecycleService } from '../lifeline';
+import { BackpressureService, ClientRegistryService, HeartbeatService, LifecycleService, TopicsService } from '../lifeline';
 import { MetricsService } from '../metrics/metrics.service';
 import { ClusterStatusReader } from './cluster-status.reader';
 import { type Buckets, bucketsDelta, bucketsFromValues, histogramQuantile } from './histogram-quantile';
@@ -62,6 +62,7 @@ export class StatusSampler {
     private readonly backpressure: BackpressureService,
     private readonly history: StatusHistory,
     private readonly cluster: ClusterStatusReader,
+    private readonly topics: TopicsService,
   ) {}
 
   addSection(section: StatusSection): void {
@@ -98,7 +99,7 @@ export class StatusSampler {
     if (!due) return undefined;
     this.samplesSinceList = 0;
     this.listChurn = churn;
-    return searchClients(this.registry, '', STATUS_CLIENT_LIST_LIMIT);
+    return searchClients(this.registry, this.topics, '', STATUS_CLIENT_LIST_LIMIT);
   }
 
   async sample(viewers: number, now = Date.now()): Promise<StatusSnapshot> {

@@ -15,7 +15,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AdminTokenGuard } from '../admin/admin-token.guard';
 import { ZodValidationPipe } from '../admin/zod-validation.pipe';
-import { ClientRegistryService } from '../lifeline';
+import { ClientRegistryService, TopicsService } from '../lifeline';
 import { searchClients } from './client-search';
 import type { StatusClientsPage } from './interfaces';
 import { STATUS_ASSET_FILES, type StatusAssetName, StatusAssets } from './status-assets';
@@ -61,6 +61,7 @@ export class StatusController {
     private readonly assets: StatusAssets,
     private readonly feed: StatusFeed,
     private readonly registry: ClientRegistryService,
+    private readonly topics: TopicsService,
   ) {}
 
   @Get()
@@ -120,7 +121,7 @@ export class StatusController {
   @ApiOkResponse({ description: '{ items, total, matched, limit, q }' })
   clients(@Query(new ZodValidationPipe(clientsQuery, 'query')) query: ClientsQuery): StatusClientsPage {
     // On demand (a search), never per sample: the feed carries the unfiltered list itself.
-    return searchClients(this.registry, query.q, query.limit);
+    return searchClients(this.registry, this.topics, query.q, query.limit);
   }
 
   private send(name: StatusAssetName, ifNoneMatch: string | undefined, res: Response): void {

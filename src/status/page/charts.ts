@@ -57,10 +57,15 @@ export class History {
     }
   }
 
-  /** Seconds of the window, oldest first. */
-  seconds(): number[] {
+  /**
+   * Seconds to draw, oldest first: the window, or only as far back as the
+   * node has been up (at least two minutes), so a young node's data is not
+   * squeezed against the right edge.
+   */
+  seconds(uptimeS = Number.POSITIVE_INFINITY): number[] {
+    const span = Math.min(this.windowSeconds, Math.max(120, Math.ceil(uptimeS) + 1));
     const out: number[] = [];
-    for (let s = this.latest - this.windowSeconds + 1; s <= this.latest; s++) out.push(s);
+    for (let s = this.latest - span + 1; s <= this.latest; s++) out.push(s);
     return out;
   }
 
@@ -134,8 +139,8 @@ export class Charts {
     this.reasons = new LineChart(reasonContainer, 'per second');
   }
 
-  draw(history: History, knownReasons: readonly string[]): void {
-    const x = history.seconds();
+  draw(history: History, knownReasons: readonly string[], uptimeS: number): void {
+    const x = history.seconds(uptimeS);
     const perSecond = x.map((s) => history.disconnectsAt(s));
     this.rates.draw(x, [
       { key: 'connects', label: 'connects', colour: '#1a5fb4', values: x.map((s) => history.connectsAt(s)) },

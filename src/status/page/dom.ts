@@ -54,7 +54,8 @@ export function formatCount(n: number | null | undefined): string {
 export function formatMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
   if (ms < 1) return `${(Math.round(ms * 1000) / 1000).toLocaleString('en')} ms`;
-  if (ms < 10_000) return `${(Math.round(ms * 10) / 10).toLocaleString('en')} ms`;
+  if (ms < 1000) return `${(Math.round(ms * 10) / 10).toLocaleString('en')} ms`;
+  if (ms < 60_000) return `${(Math.round(ms / 10) / 100).toLocaleString('en')} s`;
   return formatDuration(ms);
 }
 

@@ -161,7 +161,7 @@ function render(s: StatusSnapshot): void {
 
   renderCluster(s);
   renderSections(s.sections);
-  charts?.draw(history, Object.keys(s.disconnectsByReason));
+  charts?.draw(history, Object.keys(s.disconnectsByReason), s.node.uptimeS);
 }
 
 function renderCluster(s: StatusSnapshot): void {
