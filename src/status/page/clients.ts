@@ -8,8 +8,8 @@ const SEARCH_REFRESH_MS = 5000;
 
 export interface ClientListDeps {
   token(): string | null;
-  /** The token was refused: back to the sign-in form. */
-  unauthorized(message: string): void;
+  /** The token was refused (or access forbidden): back to the sign-in form. */
+  unauthorized(message: string, forbidden: boolean): void;
 }
 
 /**
@@ -74,7 +74,7 @@ export class ClientList {
         cache: 'no-store',
       });
       if (res.status === 401 || res.status === 403) {
-        this.deps.unauthorized(await errorMessage(res));
+        this.deps.unauthorized(await errorMessage(res), res.status === 403);
         return;
       }
       if (!res.ok) {
@@ -137,7 +137,7 @@ export class ClientList {
     try {
       const res = await fetch(`/clients/${encodeURIComponent(id)}`, { method: 'DELETE', headers: authHeaders(this.deps.token()) });
       if (res.status === 401 || res.status === 403) {
-        this.deps.unauthorized(await errorMessage(res));
+        this.deps.unauthorized(await errorMessage(res), res.status === 403);
         return;
       }
       if (res.ok || res.status === 404) {

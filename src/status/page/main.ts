@@ -42,15 +42,16 @@ function showDashboard(): void {
   charts ??= new Charts(byId('rate-chart'), byId('reason-chart'));
   clients ??= new ClientList({
     token: () => token,
-    unauthorized: (message) => refused(message),
+    unauthorized: (message, forbidden) => refused(message, forbidden),
   });
 }
 
-function refused(message: string): void {
+/** 401 with a token: it was wrong. 401 without: sign in. 403: no token helps (e.g. not on loopback); say why. */
+function refused(message: string, forbidden: boolean): void {
   const hadToken = token !== null;
   token = null;
   forgetToken();
-  showLogin(hadToken ? `The token was refused: ${message}` : '');
+  showLogin(forbidden ? `Refused: ${message}` : hadToken ? `The token was refused: ${message}` : '');
 }
 
 /** Keeps one feed open; reconnects after a drop with a growing pause, until the token is refused. */
@@ -80,7 +81,7 @@ async function runFeed(): Promise<void> {
       );
       if (end.kind === 'refused') {
         if (end.status === 401 || end.status === 403) {
-          refused(end.message);
+          refused(end.message, end.status === 403);
           return;
         }
         setConn(`Feed refused (${end.status}: ${end.message}); retrying`, 'bad');
