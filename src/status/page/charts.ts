@@ -88,6 +88,14 @@ export class History {
   }
 }
 
+const pad = (n: number) => String(n).padStart(2, '0');
+/** Local clock time of an epoch second: 14:05, or 14:05:30 when not on the minute. */
+function clockLabel(second: number): string {
+  const d = new Date(second * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return d.getSeconds() === 0 ? hm : `${hm}:${pad(d.getSeconds())}`;
+}
+
 function chartSize(container: HTMLElement): { width: number; height: number } {
   const width = Math.max(260, container.clientWidth);
   return { width, height: width < 500 ? 180 : 220 };
@@ -116,7 +124,11 @@ class LineChart {
         {
           ...chartSize(this.container),
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [{ stroke: '#333' }, { stroke: '#333', label: this.yLabel, size: 50 }],
+          // Plain clock labels, spaced so they never overlap (uPlot's first label carries the date).
+          axes: [
+            { stroke: '#333', space: 70, values: (_u, splits) => splits.map(clockLabel) },
+            { stroke: '#333', label: this.yLabel, size: 50 },
+          ],
           legend: { live: true },
           cursor: { drag: { x: false, y: false } },
           series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, points: { show: false } }))],
