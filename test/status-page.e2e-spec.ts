@@ -73,6 +73,7 @@ describe('status page (headless Chromium)', () => {
     await signIn(page, 'wrong-token-00000000000000');
     await waitForText(page, '#login-error', (s) => s.includes('refused'), 'the refusal is shown');
     expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'login-refused.png') });
     // A string: these specs are compiled without DOM types.
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await page.context().close();
