@@ -1,5 +1,5 @@
-import type { StatusSnapshot } from '../src/status';
 import { deleteKeys, inspector, REDIS_URL, uniquePrefix } from './support/cluster-nodes';
+import { sampleWhere } from './support/status-feed';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -8,34 +8,6 @@ import { startTestApp, type TestApp } from './support/test-app';
  * shows exactly this sample.
  */
 const TOKEN = 'status-cluster-token-0123456789';
-
-/** Reads the feed until a sample satisfies the predicate; resolves with it. */
-async function sampleWhere(app: TestApp, want: (s: StatusSnapshot) => boolean, timeoutMs = 8000): Promise<StatusSnapshot> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  let last: StatusSnapshot | undefined;
-  try {
-    const res = await fetch(`${app.baseUrl}/status/feed`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: abort.signal });
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (!block.startsWith('event: sample\n')) continue;
-        last = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as StatusSnapshot;
-        if (want(last)) return last;
-      }
-    }
-  } catch (err) {
-    if (!abort.signal.aborted) throw err;
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
-  throw new Error(`no matching sample within ${timeoutMs} ms; last: ${JSON.stringify(last?.cluster)}`);
-}
 
 describe('status feed in cluster mode', () => {
   const prefix = uniquePrefix();
@@ -55,7 +27,7 @@ describe('status feed in cluster mode', () => {
 
   it('shows every node with its lease age and clients, the cluster total and Redis up', async () => {
     await Promise.all([a.join(), b.join(), b.join()]);
-    const sample = await sampleWhere(a, (s) => s.cluster?.clients === 3 && s.cluster.nodes.length === 2);
+    const sample = await sampleWhere(a, TOKEN, (s) => s.cluster?.clients === 3 && s.cluster.nodes.length === 2);
     expect(sample.node.id).toBe('status-a');
     expect(sample.clients).toMatchObject({ local: 1, cluster: 3 });
     expect(sample.cluster).toMatchObject({ nodeId: 'status-a', redis: 'up', message: null, nodeTtlMs: 1500 });
