@@ -14,6 +14,7 @@ import { type LifelineGateway, LifelineModule, type TopicPolicy } from './lifeli
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
 import { StatusModule } from './status/status.module';
+import { TransportModule } from './transport/transport.module';
 
 export interface AppModuleOptions {
   /**
@@ -105,6 +106,8 @@ export class AppModule {
         }),
         // Cluster mode on Redis, only when REDIS_URL is set; otherwise nothing changes.
         ClusterModule.whenConfigured(configModule, env),
+        // Nest microservice commands and events, only when MICROSERVICE_TRANSPORT is set.
+        TransportModule.whenConfigured(configModule, env),
         HealthModule,
         AdminModule,
         MetricsModule,
