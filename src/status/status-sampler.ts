@@ -209,8 +209,8 @@ export class StatusSampler {
     const out: StatusSectionSnapshot[] = [];
     const registry = this.metrics.registry;
     const names = registry.getMetricsAsArray().map((m) => m.name);
-    for (const { id, title, prefix } of STATUS_METRIC_SECTIONS) {
-      const matching = names.filter((name) => name.startsWith(prefix));
+    for (const { id, title, prefixes } of STATUS_METRIC_SECTIONS) {
+      const matching = names.filter((name) => prefixes.some((prefix) => name.startsWith(prefix)));
       if (matching.length === 0) continue;
       const rows: StatusRow[] = [];
       for (const name of matching) {

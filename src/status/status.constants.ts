@@ -19,10 +19,10 @@ export const STATUS_CLIENTS_MAX_LIMIT = 500;
  * Metrics shown generically by name prefix, so features built elsewhere
  * (sessions, history, presence) appear without the page knowing them.
  */
-export const STATUS_METRIC_SECTIONS: readonly { id: string; title: string; prefix: string }[] = [
-  { id: 'sessions', title: 'Sessions', prefix: 'lifeline_sessions' },
-  { id: 'history', title: 'History', prefix: 'lifeline_history_' },
-  { id: 'presence', title: 'Presence', prefix: 'lifeline_presence_' },
+export const STATUS_METRIC_SECTIONS: readonly { id: string; title: string; prefixes: readonly string[] }[] = [
+  { id: 'sessions', title: 'Sessions', prefixes: ['lifeline_sessions', 'lifeline_resume'] },
+  { id: 'history', title: 'History', prefixes: ['lifeline_history_'] },
+  { id: 'presence', title: 'Presence', prefixes: ['lifeline_presence_'] },
 ];
 /** Clients the feed's list carries (oldest first); a search asks GET /status/clients. */
 export const STATUS_CLIENT_LIST_LIMIT = 100;
