@@ -17,6 +17,7 @@ import { MessageHandlers, responsesOf } from './message-handlers';
 import { installUnboundHandlers, type UnboundHandlerSink, withUnboundHandlers } from './nest-seam/nest-seam';
 import { takeToken } from './limits/rate-limit';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
+import type { Admission } from './interfaces/client-record.interface';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
 import { isRefusal, type Refusal, UpgradeGate } from './upgrade/upgrade-gate.service';
@@ -165,7 +166,7 @@ export class LifelineWsAdapter extends WsAdapter {
     this.httpServersRegistry.set(port, httpServer);
     this.watchHandshakes(httpServer);
     httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.routeUpgrade(port, request, socket, head);
+      this.routeUpgrade(port, request, socket, head);
     });
     return httpServer;
   }
@@ -204,7 +205,7 @@ export class LifelineWsAdapter extends WsAdapter {
     await super.dispose();
   }
 
-  private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // The upgrade request is complete: from here on the gate decides, promptly.
     this.pendingHandshakes.delete(request.socket);
     // Errors on a socket we may be refusing must not become unhandled events.
@@ -222,7 +223,22 @@ export class LifelineWsAdapter extends WsAdapter {
     if (!server) {
       return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`));
     }
-    const decision = await this.gate.admit(request);
+    const decision = this.gate.admit(request);
+    // A promise only when a connection guard runs.
+    if (decision instanceof Promise) {
+      void decision.then((settled) => this.upgrade(server, request, socket, head, settled));
+      return;
+    }
+    this.upgrade(server, request, socket, head, decision);
+  }
+
+  private upgrade(
+    server: WebSocketServer,
+    request: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    decision: Admission | Refusal,
+  ): void {
     if (isRefusal(decision)) return writeRefusal(socket, decision);
     try {
       if (socket.destroyed) return;

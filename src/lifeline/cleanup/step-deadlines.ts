@@ -25,9 +25,12 @@ export class StepDeadline {
  *
  * Every step gets the same timeout, so the order steps start in is the order
  * their deadlines fall in: the head always holds the earliest one. Settled
- * entries are dropped when they reach the head; the timer follows the head
- * and is cleared when nothing is left, so an idle server holds no timer.
- * Only a step that did not finish synchronously is armed at all.
+ * entries are dropped when they reach the head; the timer follows the head.
+ * When nothing is left the timer is not cleared but unref'd (the next step,
+ * a moment later under churn, refs it again instead of arming a new one), so
+ * an idle server holds nothing that keeps it alive, and the timer fires once
+ * more, finds nothing and is gone. Only a step that did not finish
+ * synchronously is armed at all.
  */
 export class StepDeadlines {
   private queue: StepDeadline[] = [];
@@ -42,16 +45,17 @@ export class StepDeadlines {
     return this.queue.length - this.head;
   }
 
-  /** Whether the shared timer is armed; false when nothing is under way. */
+  /** Whether the shared timer holds the process; false when nothing is under way. */
   get armed(): boolean {
-    return this.timer !== undefined;
+    return this.timer?.hasRef() ?? false;
   }
 
   /** Arms a deadline `timeoutMs` from now; `onExpire` runs then unless settled first. */
   arm(onExpire: () => void, now = performance.now()): StepDeadline {
     const deadline = new StepDeadline(now + this.timeoutMs, onExpire, this);
     this.queue.push(deadline);
-    if (this.timer === undefined) this.schedule(deadline.at, now);
+    if (this.timer !== undefined && this.timerAt <= deadline.at) this.timer.ref();
+    else this.schedule(deadline.at, now);
     return deadline;
   }
 
@@ -78,11 +82,9 @@ export class StepDeadlines {
   private trim(now = performance.now()): void {
     while (this.head < this.queue.length && !this.queue[this.head].live) this.head++;
     if (this.head === this.queue.length) {
-      this.queue = [];
+      this.queue.length = 0;
       this.head = 0;
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
+      this.timer?.unref();
       return;
     }
     // Drop the settled prefix now and then, not at every step.
@@ -96,7 +98,10 @@ export class StepDeadlines {
   }
 
   private schedule(at: number, now: number): void {
-    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined && this.timerAt <= at) {
+      this.timer.ref();
+      return;
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => this.expire(), Math.max(0, at - now));

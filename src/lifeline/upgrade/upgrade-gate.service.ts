@@ -47,9 +47,11 @@ export class UpgradeGate {
 
   /**
    * Checks a request. On admission the caller must call `settled()` once the
-   * upgrade finished or failed, so the capacity count stays exact.
+   * upgrade finished or failed, so the capacity count stays exact. Answers
+   * synchronously unless a connection guard has to run (no promise per
+   * upgrade for the common case).
    */
-  async admit(request: IncomingMessage): Promise<Admission | Refusal> {
+  admit(request: IncomingMessage): Admission | Refusal | Promise<Admission | Refusal> {
     if (!this.lifecycle.accepting) {
       return this.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': RETRY_AFTER_S });
     }
@@ -66,20 +68,29 @@ export class UpgradeGate {
     if (!auth.ok) return this.refuse(request, 401, 'unauthorized', auth.message);
 
     this.pending++;
-    let admitted = false;
+    let guarded: Promise<unknown> | undefined;
     try {
-      await this.context.guardConnection(request, auth.userId);
-      admitted = true;
-      return { userId: auth.userId };
+      guarded = this.context.guardConnection(request, auth.userId);
     } catch (err) {
-      if (err instanceof HttpException) {
-        return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
-      }
-      this.logger.error({ msg: 'connection guard failed', error: err instanceof Error ? err.message : String(err) });
-      return this.refuse(request, 500, 'forbidden', 'connection check failed');
-    } finally {
-      if (!admitted) this.pending--;
+      this.pending--;
+      return this.guardRefusal(request, err);
     }
+    if (guarded === undefined) return { userId: auth.userId };
+    return guarded.then(
+      () => ({ userId: auth.userId }),
+      (err: unknown) => {
+        this.pending--;
+        return this.guardRefusal(request, err);
+      },
+    );
+  }
+
+  private guardRefusal(request: IncomingMessage, err: unknown): Refusal {
+    if (err instanceof HttpException) {
+      return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
+    }
+    this.logger.error({ msg: 'connection guard failed', error: err instanceof Error ? err.message : String(err) });
+    return this.refuse(request, 500, 'forbidden', 'connection check failed');
   }
 
   /** The admitted upgrade has completed (or failed); it no longer counts as pending. */
