@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -12,6 +12,7 @@ import {
   type SweepEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
+import { EventLoopDelayMetric } from './event-loop-delay';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
 /** Round trips observed per turn of the event loop (well under a millisecond's work). */
@@ -33,8 +34,9 @@ const REJECTION_REASONS: readonly RejectionReason[] = [
  * prom-client's global one), so several apps can live in one process.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
+  private readonly eventLoopDelay = new EventLoopDelayMetric(this.registry);
 
   private readonly connections = new Counter({
     name: 'lifeline_connections_total',
@@ -176,6 +178,10 @@ export class MetricsService {
   @OnEvent(LifelineEvents.rateLimited)
   onRateLimited(): void {
     this.rateLimited.inc();
+  }
+
+  onModuleDestroy(): void {
+    this.eventLoopDelay.stop();
   }
 
   metrics(): Promise<string> {
