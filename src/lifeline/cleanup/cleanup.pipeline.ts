@@ -195,14 +195,19 @@ export class CleanupPipeline {
   private finished({ record, reason, durationMs, failures }: Cleanup): void {
     // Set by run() only when a step went asynchronous, which is always before this.
     this.running.delete(record.id);
-    if (isLogEnabled(this.logger, 'log')) {
-      this.logger.log({
-        msg: 'client disconnected',
-        clientId: record.id,
-        reason,
-        durationMs,
-        ...(failures > 0 && { failedSteps: failures }),
-      });
+    try {
+      if (isLogEnabled(this.logger, 'log')) {
+        this.logger.log({
+          msg: 'client disconnected',
+          clientId: record.id,
+          reason,
+          durationMs,
+          ...(failures > 0 && { failedSteps: failures }),
+        });
+      }
+    } catch {
+      // Runs synchronously inside whoever triggered the cleanup (a sweep, a
+      // socket event): a failing logger must not break that caller.
     }
   }
 }
