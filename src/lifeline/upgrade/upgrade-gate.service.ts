@@ -68,7 +68,7 @@ export class UpgradeGate {
     }
     const origin = originRefusal(request.headers.origin, this.options.allowedOrigins, this.options.requireOrigin);
     if (origin) return origin;
-    return { userId: auth.userId };
+    return { userId: auth.userId, topicClaims: auth.topicClaims, expiresAt: auth.expiresAt };
   }
 
   /**
