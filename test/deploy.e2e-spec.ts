@@ -73,9 +73,11 @@ describe('deploy files', () => {
     expect(keywords.indexOf('USER')).toBeLessThan(keywords.indexOf('CMD'));
     expect(JSON.parse(runtime.instructions.find((i) => i.keyword === 'CMD')!.args)).toEqual(['node', 'dist/main.js']);
     expect(stages.flatMap((s) => s.instructions).some((i) => i.keyword === 'HEALTHCHECK')).toBe(false);
-    // The build stage builds with the same command as `npm run build`.
+    // The build stage builds the service as `npm run build` does (its first step; the client SDK's build is not in the image).
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(stages[0].instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args)).toContain(`npx ${pkg.scripts.build}`);
+    const serviceBuild = pkg.scripts.build.split('&&')[0].trim();
+    expect(serviceBuild).toBe('nest build');
+    expect(stages[0].instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args)).toContain(`npx ${serviceBuild}`);
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);
   });
 
@@ -188,8 +190,11 @@ describe('deploy files', () => {
       expect(clients.map((c) => c.closeReason)).toEqual(['server shutting down', 'server shutting down']);
       const [code, signal] = await exited;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
-      // Cleanup ran: the node's lease, presence and membership are gone from Redis.
-      expect(await redis.keys(`${prefix}*`)).toEqual([]);
+      // Cleanup ran: the node's lease, presence and membership are gone from Redis (resumable
+      // sessions stay, by design, each with its TTL).
+      expect(await redis.keys(`${prefix}node:*`)).toEqual([]);
+      expect(await redis.sismember(`${prefix}nodes`, childEnv.NODE_ID)).toBe(0);
+      for (const key of await redis.keys(`${prefix}*`)) expect({ key, ttl: (await redis.pttl(key)) > 0 }).toEqual({ key, ttl: true });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       const leftovers = redis.status === 'ready' ? await redis.keys(`${prefix}*`) : [];

@@ -170,7 +170,7 @@ describe(`the published library (${PACKAGE.name})`, () => {
       client.send('subscribe', { topic: 'news' });
       await client.next('subscribed');
       client.send('publish', { topic: 'news', data: 'hello' });
-      expect((await client.next('message')).data).toEqual({ topic: 'news', data: 'hello' });
+      expect((await client.next('message')).data).toMatchObject({ topic: 'news', data: 'hello' });
       expect((await getJson(`${base}/example/stats`)).body).toMatchObject({ clients: 1, leases: [client.id], released: 0 });
       if (redis) {
         // Cluster mode from the library's own options: the client's presence is in Redis under the prefix.

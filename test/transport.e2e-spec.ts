@@ -115,11 +115,12 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
 
     ws.send('subscribe', { topic: 'news' });
     await ws.next('subscribed');
-    await expect(client.publish('news', { n: 1 })).resolves.toEqual({ topic: 'news', recipients: 1 });
-    expect((await ws.next('message')).data).toEqual({ topic: 'news', data: { n: 1 } });
+    const published = await client.publish('news', { n: 1 });
+    expect(published).toEqual({ topic: 'news', recipients: 1, epoch: expect.any(String) as string, offset: expect.any(Number) as number });
+    expect((await ws.next('message')).data).toEqual({ topic: 'news', data: { n: 1 }, epoch: published.epoch, offset: published.offset });
 
     await client.publishAndForget('news', { n: 2 });
-    expect((await ws.next('message')).data).toEqual({ topic: 'news', data: { n: 2 } });
+    expect((await ws.next('message')).data).toEqual({ topic: 'news', data: { n: 2 }, epoch: published.epoch, offset: published.offset + 1 });
 
     await expect(client.send({ clientId: ws.id, event: 'note', data: 'hi' })).resolves.toEqual({ recipients: 1 });
     expect((await ws.next('note')).data).toBe('hi');

@@ -44,17 +44,17 @@ export class LifelineTransportHandlers {
     @Optional() @Inject(ClusterPresenceService) private readonly cluster?: ClusterPresenceService,
   ) {}
 
-  publish(payload: unknown): PublishResult {
+  /** Like POST /topics/:topic/messages: the recipients on this node and the message's position in the topic's history. */
+  async publish(payload: unknown): Promise<PublishResult> {
     const { topic, data } = parse(publishCommand, 'publish command', payload);
-    // A number today; an object with the message's position once topic history exists.
-    const result: unknown = this.topics.publish(topic, data);
-    return typeof result === 'number' ? { topic, recipients: result } : { topic, ...(result as object), recipients: recipientsOf(result) };
+    const { recipients, epoch, offset } = await this.topics.publish(topic, data);
+    return { topic, recipients, epoch, offset };
   }
 
-  /** Fire and forget: nobody to answer, so a bad payload is logged. */
-  publishEvent(payload: unknown): void {
+  /** Fire and forget: nobody to answer, so a bad payload (or a failed append) is logged. */
+  async publishEvent(payload: unknown): Promise<void> {
     try {
-      this.publish(payload);
+      await this.publish(payload);
     } catch (err) {
       this.logger.warn({ msg: 'publish event refused', error: err instanceof Error ? err.message : String(err) });
     }
@@ -105,11 +105,6 @@ export class LifelineTransportHandlers {
     const record = this.registry.get(clientId);
     return record !== undefined && this.backpressure.send(record, frame);
   }
-}
-
-function recipientsOf(result: unknown): number {
-  const value = (result as { recipients?: unknown }).recipients;
-  return typeof value === 'number' ? value : 0;
 }
 
 type Handler = Exclude<keyof LifelineTransportHandlers, 'constructor'>;

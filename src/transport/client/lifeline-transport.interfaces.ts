@@ -32,13 +32,14 @@ export interface PublishCommand {
 
 /**
  * `recipients`: subscribers on the node that took the command (other nodes
- * deliver through the cluster bus). Once topic history exists this gains the
- * message's `epoch` and `offset`.
+ * deliver through the cluster bus); `epoch` and `offset`: the message's
+ * position in the topic's history (what a resuming client asks from).
  */
 export interface PublishResult {
   topic: string;
   recipients: number;
-  [position: string]: unknown;
+  epoch: string;
+  offset: number;
 }
 
 /** A frame `{"event": event, "data": data}` to one client, or to every connection of a user. */
