@@ -47,6 +47,13 @@ async function subscribe(client: TestClient, topic: string): Promise<Frame> {
   return nextOf(client, ['subscribed', 'error']);
 }
 
+/** Warnings about topic permissions (other start-up warnings, e.g. about ADMIN_TOKEN, are not ours). */
+function topicWarnings(t: TestApp): unknown[] {
+  return t.logs.lines
+    .filter((l) => l.level === 'warn' && /TOPIC_POLICY/.test((l.message as { msg?: string }).msg ?? ''))
+    .map((l) => l.message);
+}
+
 /** Takes the message frames received so far (they are not seen again). */
 function messages(client: TestClient): unknown[] {
   const taken = client.frames.filter((f) => f.event === 'message');
@@ -124,7 +131,7 @@ describe('topic permissions', () => {
 
   it('TOPIC_POLICY=closed refuses what no claim allows; claims still allow; operator publishes are not subject to it', async () => {
     t = await startTestApp({ env: { ...JWT_ENV, TOPIC_POLICY: 'closed' } });
-    expect(t.logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(topicWarnings(t)).toEqual([]);
     const plain = await joinAs(t, { sub: 'plain' });
     const claimed = await joinAs(t, { sub: 'claimed', topics: { subscribe: ['alerts'], publish: ['alerts'] } });
 
@@ -154,13 +161,12 @@ describe('topic permissions', () => {
     await t.close();
 
     t = await startTestApp();
-    expect(t.logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(topicWarnings(t)).toEqual([]);
     expect(await subscribe(await t.join(), 'news')).toMatchObject({ event: 'subscribed' });
     await t.close();
 
     t = await startTestApp({ env: JWT_ENV });
-    const warnings = t.logs.lines.filter((l) => l.level === 'warn').map((l) => l.message as { msg: string; authMode: string });
-    expect(warnings).toEqual([expect.objectContaining({ authMode: 'jwt', msg: expect.stringMatching(/TOPIC_POLICY is open while AUTH_MODE is on/) })]);
+    expect(topicWarnings(t)).toEqual([expect.objectContaining({ authMode: 'jwt', msg: expect.stringMatching(/TOPIC_POLICY is open while AUTH_MODE is on/) })]);
   });
 });
 
@@ -259,7 +265,7 @@ describe('a TopicPolicy provider', () => {
     }
     expect(await subscribe(client, 'fine')).toMatchObject({ event: 'subscribed' });
     const failures = t.logs.lines
-      .filter((l) => l.level === 'error' || l.level === 'warn')
+      .filter((l) => (l.level === 'error' || l.level === 'warn') && /topic policy/.test((l.message as { msg?: string }).msg ?? ''))
       .map((l) => l.message as { msg: string; topic: string; error?: string });
     expect(failures).toEqual([
       expect.objectContaining({ msg: 'topic policy failed; refused', topic: 'throws', error: 'Error: database down' }),
@@ -299,6 +305,31 @@ describe('a TopicPolicy provider', () => {
     expect(t.topics.subscriberCount('admin:keys') + t.topics.subscriberCount('vip')).toBe(0);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(2);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'publish' })).toBe(1);
+  });
+});
+
+describe('resume re-checks the subscribe permission', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('a restored subscription the new token no longer allows is refused (forbidden frame, counted) and not restored', async () => {
+    t = await startTestApp({ env: { ...JWT_ENV, TOPIC_POLICY: 'closed' } });
+    const first = await TestClient.connect(`${t.wsUrl}?access_token=${token({ sub: 'u1', topics: { subscribe: ['a', 'b'] } })}`);
+    const { session } = (await first.next('welcome')).data as { session: { token: string } };
+    for (const topic of ['a', 'b']) expect(await subscribe(first, topic)).toMatchObject({ event: 'subscribed' });
+    first.destroy(); // gone without a close frame; the session waits for a resume
+    await waitFor(() => t.registry.size === 0, 'first connection cleaned up');
+
+    // The same user comes back with a token that no longer covers "b".
+    const again = await joinAs(t, { sub: 'u1', topics: { subscribe: ['a'] } });
+    again.send('resume', { token: session.token });
+    const resumed = await again.next('resumed');
+    expect(resumed.data).toMatchObject({ topics: { a: expect.anything() } });
+    expect(Object.keys((resumed.data as { topics: object }).topics)).toEqual(['a']);
+    expect(await again.next('error')).toEqual(forbidden('subscribe', 'b'));
+    expect(t.topics.subscriberCount('a')).toBe(1);
+    expect(t.topics.subscriberCount('b')).toBe(0);
+    expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(1);
   });
 });
 
