@@ -32,7 +32,8 @@ const opts = {
   rate: 200,
   seconds: 8,
   churn: 0.1,
-  parts: 'churn,cluster,history,memory,idle',
+  parts: 'churn,cluster,history,memory,idle,leak',
+  cycles: 10_000,
   redis: process.env.LIFELINE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   pin: true,
 };
@@ -208,7 +209,8 @@ async function publisher(url, rate) {
     clearInterval(pub.timer);
     ws.send(JSON.stringify({ event: 'publish', data: { topic: 't', data: 'last', id: 'final' } }));
     pub.sent++;
-    for (let i = 0; i < 200 && pub.finalOffset === undefined; i++) await sleep(25);
+    // The load generator may be seconds behind on a busy machine: wait for the ack, bounded.
+    for (let i = 0; i < 1200 && pub.finalOffset === undefined; i++) await sleep(25);
     ws.terminate();
   };
   return pub;
@@ -251,8 +253,17 @@ async function resumeUnderChurn(servers, label) {
   }
   const churn1 = cpuOf(servers);
   await pub.stop();
-  await sleep(2000);
   const final = pub.finalOffset;
+  // Until every client has caught up (or 30 s): the load generator, not the server, is behind.
+  const settled = () => clients.every((c) => !c.resuming && final !== undefined && c.last >= final);
+  for (let i = 0; i < 300 && !settled(); i++) await sleep(100);
+  if (final === undefined) {
+    for (const s of servers) {
+      console.error(`no final offset; server ${s.port} exit=${s.child.exitCode} signal=${s.child.signalCode}\n${s.output()}`);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`, { signal: AbortSignal.timeout(5000) })).text().catch((e) => String(e));
+      console.error(text.split('\n').filter((l) => /^lifeline_(disconnections_total|clients_connected|resumes_total|slow|rejections_total)/.test(l) && !/ 0$/.test(l)).join('\n'));
+    }
+  }
   let behind = 0;
   for (const c of clients) if (final !== undefined && c.last < final && !c.resuming) behind += final - c.last;
   const pending = clients.filter((c) => c.resuming).length;
@@ -346,9 +357,9 @@ async function memoryPerMessage() {
   try {
     const h0 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
     const base = `http://127.0.0.1:${server.port}`;
-    for (let i = 0; i < count; i += 200) {
+    for (let i = 0; i < count; i += 50) {
       await Promise.all(
-        Array.from({ length: 200 }, (_, j) =>
+        Array.from({ length: 50 }, (_, j) =>
           fetch(`${base}/topics/m${(i + j) % 10}/messages`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -371,9 +382,9 @@ async function memoryPerMessage() {
   let redisBytes;
   try {
     const base = `http://127.0.0.1:${node.port}`;
-    for (let i = 0; i < count; i += 200) {
+    for (let i = 0; i < count; i += 50) {
       await Promise.all(
-        Array.from({ length: 200 }, (_, j) =>
+        Array.from({ length: 50 }, (_, j) =>
           fetch(`${base}/topics/r/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...data, n: i + j }) }),
         ),
       );
@@ -386,6 +397,46 @@ async function memoryPerMessage() {
     await redis.quit();
   }
   return { ...memory, redisBytesPerMessage: redisBytes, payload: JSON.stringify(data).length };
+}
+
+/**
+ * Churn with sessions on: `cycles` connect + subscribe + TCP drop, then one
+ * TTL (and the tombstones' 10 s): registry, sessions and history must be
+ * back to nothing, and the heap near where it started.
+ */
+async function churnLeak(cycles) {
+  const ttl = 2000;
+  const server = await startServer({ SESSION_TTL_MS: String(ttl), HISTORY_TTL_MS: String(ttl) });
+  const metric = async (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text())?.[1]);
+  try {
+    const h0 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
+    const pub = await publisher(wsUrl(server), 0);
+    const started = performance.now();
+    for (let i = 0; i < cycles; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => {
+          const c = new Client({ received: 0, duplicates: 0, lost: 0, epochChanges: 0, latencies: [] });
+          return c.open(wsUrl(server), { subscribe: true }).then(() => c.ws._socket.destroy());
+        }),
+      );
+      if (i % 1000 === 0) await fetch(`http://127.0.0.1:${server.port}/topics/t/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: String(i) });
+    }
+    const churnS = (performance.now() - started) / 1000;
+    await sleep(500);
+    const peakSessions = await metric('lifeline_sessions');
+    await sleep(ttl + 10_500);
+    const after = {
+      clients: await metric('lifeline_clients_connected'),
+      sessions: await metric('lifeline_sessions'),
+      historyMessages: await metric('lifeline_history_messages'),
+    };
+    await pub.stop();
+    await sleep(200);
+    const h1 = (await server.probe('snapshot', { gc: true })).memory.heapUsed;
+    return { cycles, churnS: round(churnS, 1), peakSessions, after, heapGrowthKB: Math.round((h1 - h0) / 1024) };
+  } finally {
+    await server.kill();
+  }
 }
 
 /** Heap per idle connection with sessions on and off. */
@@ -467,6 +518,15 @@ function markdown(r) {
       '',
     );
   }
+  if (r.leak) {
+    const l = r.leak;
+    lines.push(
+      `Churn with sessions on: ${l.cycles} connect + subscribe + TCP drop cycles in ${l.churnS} s (${l.peakSessions} sessions waiting for their TTL at the end); ` +
+        `one TTL and the tombstones' 10 s later: ${l.after.clients} clients but the publisher, ${l.after.sessions} sessions but its own, ` +
+        `${l.after.historyMessages} messages in history; heap ${l.heapGrowthKB} KB above the start.`,
+      '',
+    );
+  }
   if (r.idle.length === 2) {
     const [on, off] = r.idle;
     lines.push(
@@ -491,6 +551,7 @@ async function main() {
     const server = await startServer({});
     try {
       results.churn.push(await resumeUnderChurn([server], 'memory mode, 1 node'));
+      if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`server exited:\n${server.output()}`);
     } finally {
       await server.kill();
     }
@@ -524,6 +585,10 @@ async function main() {
   if (parts.has('memory')) {
     results.memory = await memoryPerMessage();
     console.error(JSON.stringify(results.memory));
+  }
+  if (parts.has('leak')) {
+    results.leak = await churnLeak(opts.cycles);
+    console.error(JSON.stringify(results.leak));
   }
   if (parts.has('idle')) {
     results.idle.push(await idleHeap(120_000), await idleHeap(0));

@@ -13,6 +13,7 @@ import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule, type TopicPolicy } from './lifeline';
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
+import { StatusModule } from './status/status.module';
 import { TransportModule } from './transport/transport.module';
 
 export interface AppModuleOptions {
@@ -37,6 +38,12 @@ export interface AppModuleOptions {
  * Their access lines were never logged (autoLogging.ignore below).
  */
 const UNLOGGED_ROUTES = ['health', 'health/{*path}', 'metrics'];
+/**
+ * The status page too: opening it must not change the cost of everything
+ * else (its feed is a long-lived request; kicks go through /clients, which
+ * is logged).
+ */
+UNLOGGED_ROUTES.push('status', 'status/{*path}');
 
 /** pino-http's request serializer, minus any `access_token` in the logged URL. */
 function withoutAccessToken(req: { url?: string }): { url?: string } {
@@ -79,7 +86,7 @@ export class AppModule {
               // Probes and scrapes would drown everything else. The routes
               // themselves skip the middleware (UNLOGGED_ROUTES); this also
               // keeps quiet about near misses such as /health-x.
-              autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+              autoLogging: { ignore: (req) => /^\/(health|metrics|status)\b/.test(req.url ?? '') },
               // Credentials never reach the log.
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],
               serializers: { req: withoutAccessToken },
@@ -104,6 +111,7 @@ export class AppModule {
         HealthModule,
         AdminModule,
         MetricsModule,
+        StatusModule,
         ...(options.imports ?? []),
       ],
     };

@@ -48,7 +48,7 @@ export class ClusterModule {
         // GET /clients?scope=cluster (the operator API injects it with @Optional()).
         { provide: CLUSTER_DIRECTORY, useExisting: ClusterPresenceService },
       ],
-      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator, CLUSTER_DIRECTORY],
+      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator, CLUSTER_DIRECTORY, RedisConnection],
     };
   }
 
