@@ -1,4 +1,4 @@
-import { type INestApplication, Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,6 +12,7 @@ import { adminHttpGate } from './admin/admin-http-gate';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './lifeline/json-depth';
 import { AppLogger } from './logging/app-logger';
+import { LifelineLogger } from './lifeline/log-entry';
 
 export interface StartOptions extends AppModuleOptions {
   /** Use this logger instead of pino (tests capture logs this way). */
@@ -55,7 +56,7 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
 
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
 
-  const logger = new Logger('Lifeline');
+  const logger = new LifelineLogger('Lifeline');
   if (adminToken === undefined) {
     logger.warn({
       msg: 'ADMIN_TOKEN is unset: the operator API (/clients, /topics) and /docs answer only on loopback; set ADMIN_TOKEN (16+ characters) to serve them to other addresses, with Authorization: Bearer <token>',

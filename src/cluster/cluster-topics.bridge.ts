@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClientRegistryService } from '../lifeline';
 import { BackpressureService } from '../lifeline';
 import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline';
@@ -6,6 +6,7 @@ import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { sendFrame } from './presence.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 /** `<json [origin node, topic]>\n<frame>`: the topic may hold anything, the header is one line. */
 export function encodeTopicMessage(origin: string, topic: string, frame: string): string {
@@ -39,7 +40,7 @@ export function decodeTopicMessage(message: string): { origin: string; topic: st
  */
 @Injectable()
 export class ClusterTopicsBridge implements TopicBus {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private readonly inbox: string;
   private readonly listener = (channel: string, message: string) => this.onMessage(channel, message);
   private started = false;

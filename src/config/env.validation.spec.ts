@@ -17,6 +17,9 @@ const DEFAULTS = {
   SLOW_CONSUMER_GRACE_MS: 10_000,
   HANDSHAKE_TIMEOUT_MS: 10_000,
   ALLOW_BINARY: false,
+  MAX_SUBSCRIPTIONS_PER_CLIENT: 1000,
+  REQUIRE_ORIGIN: false,
+  HTTP_BODY_TIMEOUT_MS: 10_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */

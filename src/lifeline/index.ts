@@ -14,3 +14,4 @@ export { ConnectionAttempt } from './upgrade/connection-attempt';
 export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
+export { LifelineLogger, LogEntry } from './log-entry';
