@@ -5,17 +5,16 @@ import { LifelineLogger, LogEntry } from './log-entry';
 function captureOutput(run: () => void): string {
   let text = '';
   const streams = [process.stdout, process.stderr];
-  const originals = streams.map((s) => s.write.bind(s));
-  for (const s of streams) {
-    s.write = ((chunk: string | Uint8Array) => {
+  const spies = streams.map((s) =>
+    jest.spyOn(s, 'write').mockImplementation((chunk: string | Uint8Array) => {
       text += chunk.toString();
       return true;
-    }) as typeof s.write;
-  }
+    }),
+  );
   try {
     run();
   } finally {
-    streams.forEach((s, i) => (s.write = originals[i]));
+    for (const spy of spies) spy.mockRestore();
   }
   return text;
 }
