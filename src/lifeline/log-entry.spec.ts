@@ -20,7 +20,9 @@ function captureOutput(run: () => void): string {
 }
 
 describe('LifelineLogger under a host app\'s LoggerService', () => {
-  afterEach(() => Logger.overrideLogger(true));
+  afterEach(() => {
+    Logger.overrideLogger(true);
+  });
 
   it("Nest's default ConsoleLogger prints a structured line as one readable line, not Object(n) {…}", () => {
     Logger.overrideLogger(new ConsoleLogger({ colors: false }));
