@@ -25,6 +25,8 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
     maxSubscriptionsPerClient: get('MAX_SUBSCRIPTIONS_PER_CLIENT'),
+    defaultTopicPolicy: get('TOPIC_POLICY'),
+    topicPolicyTimeoutMs: get('TOPIC_POLICY_TIMEOUT_MS'),
   };
 }
 

@@ -21,6 +21,8 @@ export const DEFAULT_OPTIONS = {
   allowBinary: false,
   maxSubscriptionsPerClient: 1000,
   requireOrigin: false,
+  defaultTopicPolicy: 'open',
+  topicPolicyTimeoutMs: 5_000,
 } as const;
 
 /** WebSocket close codes Lifeline sends (RFC 6455 section 7.4.1). */

@@ -15,3 +15,16 @@ export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
 export { LifelineLogger, LogEntry } from './log-entry';
+export * from './permissions/interfaces';
+export {
+  TOKEN_EXPIRED_CLOSE_CODE,
+  TOKEN_EXPIRED_CLOSE_REASON,
+  TOKEN_EXPIRY_TIMER_NAME,
+  TOPIC_POLICY,
+} from './permissions/constants';
+export { TopicPermissions, type TopicVerdict } from './permissions/topic-permissions.service';
+export { TopicPolicyGuard } from './permissions/topic-policy.guard';
+export { TopicForbiddenException } from './permissions/topic-forbidden.exception';
+export { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+export { TokenExpiryService } from './permissions/token-expiry.service';
+export { parseTopicClaims, TopicClaimsError } from './permissions/topic-claims';

@@ -17,6 +17,7 @@ import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
+import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
@@ -53,6 +54,11 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly keptAlive = new Map<Socket, { deadline: number; bytesRead: number }>();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new MessageHandlers();
+  /** What may wait behind a client's frame in flight: a rate-limit burst, and 4 frames' worth of bytes. */
+  private get frameQueueLimits(): FrameQueueLimits {
+    return (this.queueLimits ??= { frames: this.options.rateLimit.burst, bytes: 4 * this.options.maxPayloadBytes });
+  }
+  private queueLimits: FrameQueueLimits | undefined;
   /** One listener shared by all sockets: the socket is `this`, no closure per client. */
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
@@ -230,14 +236,15 @@ export class LifelineWsAdapter extends WsAdapter {
     this.backpressure.send(record, JSON.stringify(message));
   }
 
-  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean): void {
+  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean, queued = false): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
     if (isBinary && !this.options.allowBinary) {
       void this.lifecycle.disconnect(record, 'unsupported_data', CloseCodes.unsupportedData, 'binary frames are not accepted');
       return;
     }
-    const rate = takeToken(record, this.options.rateLimit, performance.now());
+    // A queued frame (see FrameOrder below) was rate-counted when it arrived.
+    const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, performance.now());
     if (rate !== 'ok') {
       const event: RateLimitedEvent = { clientId: record.id };
       this.events.emit(LifelineEvents.rateLimited, event);
@@ -248,6 +255,20 @@ export class LifelineWsAdapter extends WsAdapter {
       }
       return;
     }
+    // One frame of a client at a time, in order (see permissions/frame-order.ts).
+    const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.frameQueueLimits);
+    if (turn === 'queued') return;
+    if (turn === 'full') {
+      this.events.emit(LifelineEvents.rateLimited, { clientId: record.id } satisfies RateLimitedEvent);
+      return this.reply(record, errorFrame('rate_limited', 'too many messages waiting for an earlier one; slow down'));
+    }
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      const next = endTurn(record);
+      if (next) this.dispatch(client, next.raw, next.isBinary, true);
+    };
 
     let event: string;
     let result: Observable<unknown>;
@@ -256,8 +277,9 @@ export class LifelineWsAdapter extends WsAdapter {
       event = frame.event;
       const callback = this.handlers.find(client, frame.event);
       if (!callback) throw new ProtocolError(`unknown event "${frame.event}"`, frame.event);
-      result = responsesOf(callback(frame.data, frame.event));
+      result = responsesOf(callback(frame.data, frame.event)).pipe(inTurn(done));
     } catch (err) {
+      queueMicrotask(done); // after the error frame below
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
       return this.reply(record, errorFrame(e.code, e.message, e.event));
     }

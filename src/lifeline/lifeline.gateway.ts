@@ -1,4 +1,4 @@
-import { UseInterceptors } from '@nestjs/common';
+import { UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -13,6 +13,8 @@ import type { WebSocket } from 'ws';
 import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import { LifecycleService } from './lifecycle.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import { parseBody, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
 import { TopicsService } from './topics/topics.service';
 
@@ -28,6 +30,8 @@ interface TopicReply {
  */
 @WebSocketGateway()
 @UseInterceptors(CleanupExceptionInterceptor)
+// Guard refusals (topic permissions, app guards) become error frames.
+@UseFilters(GuardRefusalFilter)
 export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly lifecycle: LifecycleService,
@@ -48,6 +52,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('subscribe')
+  @UseGuards(TopicPolicyGuard)
   subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
     const { topic } = parseBody(topicBodySchema, body, 'subscribe');
     this.topics.subscribe(this.client(socket, 'subscribe'), topic);
@@ -62,6 +67,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('publish')
+  @UseGuards(TopicPolicyGuard)
   publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): void {
     const { topic, data } = parseBody(publishBodySchema, body, 'publish');
     this.client(socket, 'publish');

@@ -10,6 +10,10 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TokenExpiryService } from './permissions/token-expiry.service';
+import { TopicPermissions } from './permissions/topic-permissions.service';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -34,6 +38,10 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    TopicPermissions,
+    TopicPolicyGuard,
+    GuardRefusalFilter,
+    TokenExpiryService,
   ],
   exports: [
     LIFELINE_OPTIONS,
@@ -43,6 +51,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    TopicPermissions,
+    TokenExpiryService,
   ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
 /** Error codes a client can receive in an `error` frame. */
-export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions';
+export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions' | 'forbidden';
 
 export interface ErrorFrameData {
   code: ErrorCode;
   message: string;
   /** The event of the frame that caused the error, when known. */
   event?: string;
+  /** `forbidden`: the topic the client may not subscribe or publish to. */
+  topic?: string;
 }
 
 /** A client sent something the protocol does not accept. The connection stays open. */

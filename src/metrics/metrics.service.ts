@@ -10,6 +10,7 @@ import {
   LifelineEvents,
   type RejectionReason,
   type SweepEvent,
+  type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
 import { EventLoopDelayMetric } from './event-loop-delay';
@@ -100,6 +101,13 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly topicRefusals = new Counter({
+    name: 'lifeline_topic_refusals_total',
+    help: 'Subscribes and publishes refused by topic permissions (claims, TopicPolicy, TOPIC_POLICY, guards), by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   constructor(clients: ClientRegistryService, backpressure: BackpressureService) {
     new Gauge({
       name: 'lifeline_slow_consumers',
@@ -124,6 +132,7 @@ export class MetricsService implements OnModuleDestroy {
     }
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
     for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
+    for (const action of ['subscribe', 'publish']) this.topicRefusals.inc({ action }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -178,6 +187,11 @@ export class MetricsService implements OnModuleDestroy {
   @OnEvent(LifelineEvents.rateLimited)
   onRateLimited(): void {
     this.rateLimited.inc();
+  }
+
+  @OnEvent(LifelineEvents.topicRefused)
+  onTopicRefused(event: TopicRefusedEvent): void {
+    this.topicRefusals.inc({ action: event.action });
   }
 
   onModuleDestroy(): void {
