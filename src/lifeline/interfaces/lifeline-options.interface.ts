@@ -1,3 +1,7 @@
+import type { HistoryOptions } from '../history/interfaces/topic-log.interface';
+
+export type { HistoryOptions };
+
 export interface LifelineModuleOptions extends LifelineLimitOptions {
   /** WebSocket path on the HTTP server. Default `/ws`. */
   path?: string;
@@ -15,6 +19,10 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
    * turn of the loop, so a turn lasts about twice the slice.
    */
   sweepSliceMs?: number;
+  /** How long a session outlives its connection, in ms (a client may resume it meanwhile); 0 turns sessions off. Default 120000. */
+  sessionTtlMs?: number;
+  /** Topic history, for replay on resume. */
+  history?: HistoryOptions;
   /**
    * What a client may do with a topic when neither its token's `topics`
    * claim nor a TopicPolicy decides: `open` (default) allows, `closed` refuses.
