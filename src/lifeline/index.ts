@@ -31,6 +31,7 @@ export { ConnectionAttempt } from './upgrade/connection-attempt';
 export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
+export { LifelineLogger, LogEntry } from './log-entry';
 export * from './host';
 export * from './permissions/interfaces';
 export {
