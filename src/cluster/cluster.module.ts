@@ -11,6 +11,7 @@ import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { NodeLeaseService } from './node-lease.service';
 import { NodeReaper } from './node-reaper.service';
 import { ClusterPresenceService } from './presence.service';
+import { RedisPresenceStore } from './redis-presence.store';
 import { RedisConnection } from './redis.connection';
 
 /**
@@ -35,6 +36,8 @@ export class ClusterModule {
         NodeReaper,
         NodeLeaseService,
         ClusterTopicsBridge,
+        // User and topic presence in Redis; replaces PresenceService's memory store at init.
+        RedisPresenceStore,
         ClusterHealthIndicator,
         ClusterService,
         // GET /clients?scope=cluster (the operator API injects it with @Optional()).

@@ -72,6 +72,9 @@ export const envSchema = z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((v) => v === 'true'),
+    // Presence (see README "Presence").
+    PRESENCE_GRACE_MS: wholeNumber(0, 3_600_000, 5_000),
+    PRESENCE_BATCH_MS: wholeNumber(10, 600_000, 1_000),
     // Cluster mode (see README "Cluster mode"); REDIS_URL unset = in-memory mode.
     REDIS_URL: z
       .string()

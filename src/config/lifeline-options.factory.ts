@@ -22,6 +22,7 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     },
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
+    presence: { graceMs: get('PRESENCE_GRACE_MS'), batchMs: get('PRESENCE_BATCH_MS') },
   };
 }
 

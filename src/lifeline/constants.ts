@@ -19,6 +19,7 @@ export const DEFAULT_OPTIONS = {
   slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
   handshakeTimeoutMs: 10_000,
   allowBinary: false,
+  presence: { graceMs: 5_000, batchMs: 1_000 },
 } as const;
 
 /** WebSocket close codes Lifeline sends (RFC 6455 section 7.4.1). */

@@ -14,3 +14,7 @@ export { ConnectionAttempt } from './upgrade/connection-attempt';
 export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
+export { PresenceService } from './presence/presence.service';
+export { MemoryPresenceStore } from './presence/memory-presence.store';
+export * from './presence/interfaces';
+export * from './presence/presence.constants';

@@ -13,11 +13,15 @@ import type { WebSocket } from 'ws';
 import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import { LifecycleService } from './lifecycle.service';
-import { parseBody, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
+import type { PresenceSnapshot } from './presence/interfaces/presence.interface';
+import { PresenceService } from './presence/presence.service';
+import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema } from './protocol';
 import { TopicsService } from './topics/topics.service';
 
 interface TopicReply {
   topic: string;
+  /** Subscribes with `presence: true`: the topic's members now. */
+  presence?: PresenceSnapshot;
 }
 
 /**
@@ -32,6 +36,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   constructor(
     private readonly lifecycle: LifecycleService,
     private readonly topics: TopicsService,
+    private readonly presence: PresenceService,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -48,16 +53,26 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
-    const { topic } = parseBody(topicBodySchema, body, 'subscribe');
-    this.topics.subscribe(this.client(socket, 'subscribe'), topic);
+  subscribe(
+    @ConnectedSocket() socket: WebSocket,
+    @MessageBody() body: unknown,
+  ): WsResponse<TopicReply> | Promise<WsResponse<TopicReply>> {
+    const { topic, presence } = parseBody(subscribeBodySchema, body, 'subscribe');
+    const client = this.client(socket, 'subscribe');
+    this.topics.subscribe(client, topic);
+    // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
+    if (presence === true) {
+      return this.presence.watch(client, topic).then((snapshot) => ({ event: 'subscribed', data: { topic, presence: snapshot } }));
+    }
     return { event: 'subscribed', data: { topic } };
   }
 
   @SubscribeMessage('unsubscribe')
   unsubscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
     const { topic } = parseBody(topicBodySchema, body, 'unsubscribe');
-    this.topics.unsubscribe(this.client(socket, 'unsubscribe'), topic);
+    const client = this.client(socket, 'unsubscribe');
+    this.topics.unsubscribe(client, topic);
+    void this.presence.unwatch(client, topic).catch(() => undefined); // a cluster store rewrites its share later
     return { event: 'unsubscribed', data: { topic } };
   }
 

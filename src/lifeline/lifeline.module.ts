@@ -10,6 +10,7 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { PresenceService } from './presence/presence.service';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -34,6 +35,7 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    PresenceService,
   ],
   exports: [
     LIFELINE_OPTIONS,
@@ -43,6 +45,7 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    PresenceService,
   ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

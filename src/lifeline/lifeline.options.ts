@@ -41,6 +41,13 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
       throw new Error(`LifelineModule: ${key} must be a positive number (got ${String(value)})`);
     }
   }
+  const { graceMs, batchMs } = resolved.presence;
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new Error(`LifelineModule: presence.graceMs must be zero or more (got ${String(graceMs)})`);
+  }
+  if (!Number.isFinite(batchMs) || batchMs <= 0) {
+    throw new Error(`LifelineModule: presence.batchMs must be a positive number (got ${String(batchMs)})`);
+  }
   const { auth } = resolved;
   if (auth.mode === 'token' && (auth.tokens.length === 0 || auth.tokens.some((t) => t.length === 0))) {
     throw new Error('LifelineModule: auth mode "token" needs at least one non-empty token');

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -8,6 +8,9 @@ import {
   ClientRegistryService,
   DISCONNECT_REASONS,
   LifelineEvents,
+  type PresenceDiffsSentEvent,
+  PresenceEvents,
+  PresenceService,
   type RejectionReason,
   type SweepEvent,
   type UpgradeRejectedEvent,
@@ -98,7 +101,34 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(clients: ClientRegistryService, backpressure: BackpressureService) {
+  private readonly presenceTransitions = new Counter({
+    name: 'lifeline_presence_transitions_total',
+    help: 'User presence transitions emitted by this node (each happens on one node cluster-wide), by state reached.',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
+  private readonly presenceDiffFrames = new Counter({
+    name: 'lifeline_presence_diff_frames_total',
+    help: 'Topic presence diff frames sent by this node.',
+    registers: [this.registry],
+  });
+
+  constructor(
+    clients: ClientRegistryService,
+    backpressure: BackpressureService,
+    @Optional() presence?: PresenceService,
+  ) {
+    let presenceUsers = 0;
+    new Gauge({
+      name: 'lifeline_presence_users',
+      help: 'Users online (members in their grace included); cluster-wide in cluster mode, so the same on every node.',
+      registers: [this.registry],
+      async collect() {
+        // The last known value while the store (Redis) cannot answer.
+        if (presence) presenceUsers = await presence.userCount().catch(() => presenceUsers);
+        this.set(presenceUsers);
+      },
+    });
     new Gauge({
       name: 'lifeline_slow_consumers',
       help: 'Clients whose send buffer is over SLOW_CONSUMER_MAX_BUFFERED_BYTES now.',
@@ -122,6 +152,7 @@ export class MetricsService {
     }
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
     for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
+    for (const to of ['online', 'offline']) this.presenceTransitions.inc({ to }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -171,6 +202,21 @@ export class MetricsService {
   @OnEvent(LifelineEvents.upgradeRejected)
   onUpgradeRejected(event: UpgradeRejectedEvent): void {
     this.rejections.inc({ reason: event.reason });
+  }
+
+  @OnEvent(PresenceEvents.online)
+  onPresenceOnline(): void {
+    this.presenceTransitions.inc({ to: 'online' });
+  }
+
+  @OnEvent(PresenceEvents.offline)
+  onPresenceOffline(): void {
+    this.presenceTransitions.inc({ to: 'offline' });
+  }
+
+  @OnEvent(PresenceEvents.diffsSent)
+  onPresenceDiffs(event: PresenceDiffsSentEvent): void {
+    this.presenceDiffFrames.inc(event.frames);
   }
 
   @OnEvent(LifelineEvents.rateLimited)

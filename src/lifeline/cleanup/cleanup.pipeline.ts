@@ -113,7 +113,7 @@ export class CleanupPipeline {
     };
 
     for (const resource of this.registry.takeResources(record)) {
-      await step('release', resource.name, resource.dispose);
+      await step('release', resource.name, () => resource.dispose(reason));
     }
     const durationMs = Date.now() - record.connectedAt;
     const event: ClientDisconnectedEvent = { clientId: record.id, reason, durationMs };

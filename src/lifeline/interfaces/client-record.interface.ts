@@ -1,7 +1,12 @@
 import type { WebSocket } from 'ws';
+import type { DisconnectReason } from './disconnect-reason';
 
-/** Releases one resource a module attached to a client. May be async. */
-export type Disposer = () => void | Promise<void>;
+/**
+ * Releases one resource a module attached to a client. May be async. The
+ * cleanup pipeline passes the disconnect reason; a disposer run because the
+ * client was already gone (attach) gets none.
+ */
+export type Disposer = (reason?: DisconnectReason) => void | Promise<void>;
 
 export interface ClientResource {
   readonly name: string;

@@ -1,3 +1,5 @@
+import type { PresenceOptions } from '../presence/interfaces/presence.interface';
+
 export interface LifelineModuleOptions extends LifelineLimitOptions {
   /** WebSocket path on the HTTP server. Default `/ws`. */
   path?: string;
@@ -15,6 +17,8 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
    * turn of the loop, so a turn lasts about twice the slice.
    */
   sweepSliceMs?: number;
+  /** User and topic presence (PRESENCE_GRACE_MS, PRESENCE_BATCH_MS). */
+  presence?: PresenceOptions;
 }
 
 /** How a client proves who it is before the upgrade. */
