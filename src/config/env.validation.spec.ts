@@ -17,6 +17,8 @@ const DEFAULTS = {
   SLOW_CONSUMER_GRACE_MS: 10_000,
   HANDSHAKE_TIMEOUT_MS: 10_000,
   ALLOW_BINARY: false,
+  PRESENCE_GRACE_MS: 5_000,
+  PRESENCE_BATCH_MS: 1_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */

@@ -20,6 +20,7 @@ describe('resolveLifelineOptions', () => {
       slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
       handshakeTimeoutMs: 10_000,
       allowBinary: false,
+      presence: { graceMs: 5_000, batchMs: 1_000 },
     });
   });
 

@@ -1,0 +1,248 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { sign } from 'jsonwebtoken';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  LifelineEvents,
+  MemoryPresenceStore,
+  type PresenceMember,
+  type PresenceOfflineEvent,
+  type PresenceOnlineEvent,
+  PresenceEvents,
+  PresenceService,
+} from '../src/lifeline';
+import { collect } from './support/events';
+import { startTestApp, type TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+import { TestClient } from './support/ws-client';
+
+const SECRET = 'presence-test-secret-of-at-least-32-chars';
+const GRACE_MS = 400;
+/** The default; long enough that 200 subscribes from one test process land in one window on a loaded machine. */
+const BATCH_MS = 1000;
+/** Scheduling slack on a busy shared machine, on top of the bounds under test. */
+const SLACK_MS = 600;
+/**
+ * Heartbeat: slower than TEST_ENV's 200/100 ms. Server and 200 clients share
+ * this process's event loop; a 100 ms pong deadline reaped healthy clients
+ * whenever the loaded machine held the loop that long.
+ */
+const INTERVAL_MS = 1000;
+const TIMEOUT_MS = 500;
+
+interface PresenceDiff {
+  topic: string;
+  joins: PresenceMember[];
+  leaves: Omit<PresenceMember, 'since'>[];
+}
+
+const token = (sub: string) => sign({ sub }, SECRET, { expiresIn: 300 });
+const diffs = (client: TestClient, topic: string): PresenceDiff[] =>
+  client.frames.filter((f) => f.event === 'presence').map((f) => f.data as PresenceDiff).filter((d) => d.topic === topic);
+
+describe('presence (one node)', () => {
+  let t: TestApp;
+  let presence: PresenceService;
+  let online: PresenceOnlineEvent[];
+  let offline: PresenceOfflineEvent[];
+
+  const as = (userId: string, options: { autoPong?: boolean } = {}) =>
+    t.join({ headers: { authorization: `Bearer ${token(userId)}` }, ...options });
+  const subscribe = async (client: TestClient, topic: string) => {
+    client.send('subscribe', { topic, presence: true });
+    return (await client.next('subscribed')).data as { topic: string; presence: { members: PresenceMember[]; count: number } };
+  };
+  const offlineOf = (userId: string) => offline.filter((e) => e.userId === userId);
+  const onlineOf = (userId: string) => online.filter((e) => e.userId === userId);
+  const userView = async (userId: string) => (await t.get(`/presence/users/${encodeURIComponent(userId)}`)).body as Record<string, unknown>;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS),
+        HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS),
+        AUTH_MODE: 'jwt',
+        AUTH_JWT_SECRET: SECRET,
+        PRESENCE_GRACE_MS: String(GRACE_MS),
+        PRESENCE_BATCH_MS: String(BATCH_MS),
+        // Enough for 200 subscribes at once.
+        RATE_LIMIT_BURST: '1000',
+      },
+    });
+    presence = t.app.get(PresenceService);
+    const events = t.app.get(EventEmitter2);
+    online = collect(events, PresenceEvents.online);
+    offline = collect(events, PresenceEvents.offline);
+  });
+  afterAll(() => t.close());
+
+  it('1. two connections of a user: one closing keeps them online; both gone (TCP cut) → one offline event within the grace', async () => {
+    const [a1, a2] = [await as('u1'), await as('u1')];
+    await waitFor(() => onlineOf('u1').length === 1, 'u1 online');
+    expect(await userView('u1')).toMatchObject({ userId: 'u1', online: true, connections: 2, nodes: ['local'] });
+
+    await a1.close();
+    await sleep(GRACE_MS + 2 * SLACK_MS);
+    expect(offlineOf('u1')).toEqual([]);
+    expect(await userView('u1')).toMatchObject({ online: true, connections: 1 });
+
+    const cutAt = Date.now();
+    a2.destroy();
+    await waitFor(() => offlineOf('u1').length === 1, 'u1 offline', GRACE_MS + 3000);
+    const tookMs = Date.now() - cutAt;
+    expect(tookMs).toBeGreaterThanOrEqual(GRACE_MS - 20);
+    expect(tookMs).toBeLessThanOrEqual(GRACE_MS + SLACK_MS);
+    await sleep(200);
+    expect(offlineOf('u1')).toHaveLength(1);
+    expect(onlineOf('u1')).toHaveLength(1);
+    expect(offlineOf('u1')[0]).toMatchObject({ userId: 'u1', reason: 'connection_lost' });
+    expect(offlineOf('u1')[0].onlineForMs).toBeGreaterThan(GRACE_MS);
+    expect(await userView('u1')).toEqual({ userId: 'u1', online: false, connections: 0, nodes: [], since: null });
+  });
+
+  it('2. a reconnect within the grace: no offline event, no leave diff', async () => {
+    const watcher = await as('w2');
+    await subscribe(watcher, 'room2');
+    const first = await as('u2');
+    const snapshot = await subscribe(first, 'room2');
+    expect(snapshot.presence.members.map((m) => m.userId).sort()).toEqual(['u2', 'w2']);
+    await waitFor(() => diffs(watcher, 'room2').some((d) => d.joins.some((j) => j.userId === 'u2')), 'join diff');
+
+    first.destroy();
+    await sleep(GRACE_MS / 4);
+    const again = await as('u2');
+    const back = await subscribe(again, 'room2');
+    expect(back.presence.count).toBe(2);
+    await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
+    expect(offlineOf('u2')).toEqual([]);
+    expect(onlineOf('u2')).toHaveLength(1);
+    expect(diffs(watcher, 'room2').flatMap((d) => d.leaves)).toEqual([]);
+    // Only the first join: coming back within the grace is no change.
+    expect(diffs(watcher, 'room2').flatMap((d) => d.joins).filter((j) => j.userId === 'u2')).toHaveLength(1);
+  });
+
+  it('3. topic presence: snapshot on subscribe; 200 joins in one window reach a member as at most 2 frames; leaves batched too', async () => {
+    const watcher = await as('w3');
+    const own = await subscribe(watcher, 'room3');
+    expect(own.presence).toEqual({ members: [{ userId: 'w3', since: expect.any(Number) }], count: 1 });
+    await sleep(BATCH_MS + 100);
+    watcher.frames.length = 0;
+
+    const joiners = await Promise.all(Array.from({ length: 200 }, (_, i) => as(`j${i}`)));
+    const sentAt = Date.now();
+    for (const j of joiners) j.send('subscribe', { topic: 'room3', presence: true });
+    await Promise.all(joiners.map((j) => j.next('subscribed')));
+    // The joins did fall within one window (the server's own clock says when each joined).
+    expect(Date.now() - sentAt).toBeLessThan(BATCH_MS);
+    await waitFor(() => diffs(watcher, 'room3').flatMap((d) => d.joins).length >= 200, '200 joins seen', 5000);
+    await sleep(BATCH_MS + 100);
+    const frames = diffs(watcher, 'room3');
+    expect(frames.length).toBeLessThanOrEqual(2);
+    expect(new Set(frames.flatMap((d) => d.joins.map((j) => j.userId))).size).toBe(200);
+
+    const http = (await t.get('/topics/room3/presence')).body as { topic: string; count: number; members: PresenceMember[] };
+    expect(http.count).toBe(201);
+    expect(http.members).toHaveLength(201);
+
+    watcher.frames.length = 0;
+    for (const j of joiners) j.destroy();
+    await waitFor(() => diffs(watcher, 'room3').flatMap((d) => d.leaves).length >= 200, '200 leaves seen', GRACE_MS + 5000);
+    await sleep(BATCH_MS + 100);
+    expect(diffs(watcher, 'room3').length).toBeLessThanOrEqual(2);
+    expect(((await t.get('/topics/room3/presence')).body as { count: number }).count).toBe(1);
+
+    // An explicit unsubscribe leaves at once (next batch), without the grace.
+    const quitter = await as('q3');
+    await subscribe(quitter, 'room3');
+    await waitFor(() => diffs(watcher, 'room3').some((d) => d.joins.some((j) => j.userId === 'q3')), 'q3 joined');
+    const leftAt = Date.now();
+    quitter.send('unsubscribe', { topic: 'room3' });
+    await waitFor(() => diffs(watcher, 'room3').some((d) => d.leaves.some((l) => l.userId === 'q3')), 'q3 left', 3000);
+    expect(Date.now() - leftAt).toBeLessThan(BATCH_MS + SLACK_MS);
+    expect(await t.metric('lifeline_presence_diff_frames_total')).toBeGreaterThan(0);
+  });
+
+  it('4. a half-open peer (never answers pings) is offline after interval + timeout + grace, never later', async () => {
+    const events = t.app.get(EventEmitter2);
+    let reapedAt = Number.NaN;
+    const muted = await as('u4', { autoPong: false });
+    const mutedAt = Date.now();
+    const onReaped = (e: { clientId: string }) => {
+      if (e.clientId === muted.id) reapedAt = Date.now();
+    };
+    events.on(LifelineEvents.reaped, onReaped);
+    await waitFor(() => offlineOf('u4').length === 1, 'u4 offline', INTERVAL_MS + TIMEOUT_MS + GRACE_MS + 5000);
+    const offlineAt = Date.now();
+    events.off(LifelineEvents.reaped, onReaped);
+    expect(offlineAt - mutedAt).toBeLessThanOrEqual(INTERVAL_MS + TIMEOUT_MS + GRACE_MS + SLACK_MS);
+    // The grace runs from the reap, not longer.
+    expect(offlineAt - reapedAt).toBeGreaterThanOrEqual(GRACE_MS - 20);
+    expect(offlineAt - reapedAt).toBeLessThanOrEqual(GRACE_MS + SLACK_MS / 2);
+    expect(offlineOf('u4')[0].reason).toBe('heartbeat_timeout');
+  });
+
+  it('HTTP: query up to 1,000 ids (400 beyond), bad ids refused; metrics', async () => {
+    const alive = await as('q-alive');
+    await waitFor(() => onlineOf('q-alive').length === 1, 'online');
+    const res = await fetch(`${t.baseUrl}/presence/users/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userIds: ['q-alive', 'nobody', 'q-alive'] }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ online: ['q-alive'], offline: ['nobody'] });
+    const tooMany = await fetch(`${t.baseUrl}/presence/users/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userIds: Array.from({ length: 1001 }, (_, i) => `x${i}`) }),
+    });
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { message: string }).message).toMatch(/at most 1000/);
+    const notArray = await fetch(`${t.baseUrl}/presence/users/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: 'x' }),
+    });
+    expect(notArray.status).toBe(400);
+    expect((await t.get('/topics/has%20space/presence')).status).toBe(400);
+    expect(await t.metric('lifeline_presence_users')).toBeGreaterThanOrEqual(1);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'online' })).toBe(online.length);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(offline.length);
+    alive.socket.terminate();
+  });
+
+  it('a bad subscribe body gets an error frame naming the field', async () => {
+    const c = await as('bad');
+    c.send('subscribe', { topic: 'x', presence: 'yes' });
+    const error = await c.next('error');
+    expect(error.data).toMatchObject({ code: 'bad_request', event: 'subscribe' });
+    expect((error.data as { message: string }).message).toMatch(/presence/);
+  });
+
+  it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
+    await waitFor(() => t.registry.size === 0, 'earlier clients gone', 5000).catch(() => undefined);
+    for (const record of [...t.registry.values()]) record.socket.terminate();
+    const cycles = 2000;
+    let started = 0;
+    const worker = async () => {
+      while (started < cycles) {
+        const n = started++;
+        const client = await TestClient.join(`${t.wsUrl}?access_token=${token(`churn-${n}`)}`);
+        client.send('subscribe', { topic: `churn-${n % 7}`, presence: true });
+        await client.next('subscribed', 15_000);
+        client.destroy();
+        await client.closed;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    await waitFor(() => t.registry.size === 0 && t.pipeline.pending === 0, 'all cycles cleaned up', 10_000);
+    const store = presence.currentStore as MemoryPresenceStore;
+    await waitFor(() => store.sizes.members === 0, 'every grace ended', GRACE_MS + 5000);
+    expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
+    await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', BATCH_MS + 1000);
+    expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, pendingTopics: 0, flushScheduled: false });
+    expect(await t.metric('lifeline_presence_users')).toBe(0);
+    expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);
+    // One presence interval, whatever the churn.
+    expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);
+  }, 60_000);
+});
