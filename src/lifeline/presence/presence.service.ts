@@ -15,6 +15,7 @@ import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
 import { BackpressureService } from '../limits/backpressure.service';
+import { isLogEnabled } from '../log-level';
 import type {
   PresenceDiffsSentEvent,
   PresenceMember,
@@ -316,6 +317,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       const view = memberView(t.member, t.since);
       if (t.to === 'online') {
         const event: PresenceOnlineEvent = { ...identity(view), since: t.since };
+        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user online', ...event });
         this.events.emit(PresenceEvents.online, event);
       } else {
         const event: PresenceOfflineEvent = {
@@ -323,6 +325,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
           reason: t.reason ?? 'connection_lost',
           onlineForMs: Math.max(0, t.at - t.since),
         };
+        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user offline', ...event });
         this.events.emit(PresenceEvents.offline, event);
       }
     }
