@@ -17,8 +17,7 @@ import { TestClient } from './support/ws-client';
 
 const SECRET = 'presence-test-secret-of-at-least-32-chars';
 const GRACE_MS = 400;
-/** The default; long enough that 200 subscribes from one test process land in one window on a loaded machine. */
-const BATCH_MS = 1000;
+const BATCH_MS = 500;
 /** Scheduling slack on a busy shared machine, on top of the bounds under test. */
 const SLACK_MS = 600;
 /**
@@ -41,7 +40,6 @@ const diffs = (client: TestClient, topic: string): PresenceDiff[] =>
 
 describe('presence (one node)', () => {
   let t: TestApp;
-  let presence: PresenceService;
   let online: PresenceOnlineEvent[];
   let offline: PresenceOfflineEvent[];
 
@@ -68,7 +66,6 @@ describe('presence (one node)', () => {
         RATE_LIMIT_BURST: '1000',
       },
     });
-    presence = t.app.get(PresenceService);
     const events = t.app.get(EventEmitter2);
     online = collect(events, PresenceEvents.online);
     offline = collect(events, PresenceEvents.offline);
@@ -128,16 +125,24 @@ describe('presence (one node)', () => {
     watcher.frames.length = 0;
 
     const joiners = await Promise.all(Array.from({ length: 200 }, (_, i) => as(`j${i}`)));
-    const sentAt = Date.now();
+    const arrivals: number[] = [];
+    const stamp = () => arrivals.push(Date.now());
+    watcher.socket.on('message', stamp);
     for (const j of joiners) j.send('subscribe', { topic: 'room3', presence: true });
     await Promise.all(joiners.map((j) => j.next('subscribed')));
-    // The joins did fall within one window (the server's own clock says when each joined).
-    expect(Date.now() - sentAt).toBeLessThan(BATCH_MS);
     await waitFor(() => diffs(watcher, 'room3').flatMap((d) => d.joins).length >= 200, '200 joins seen', 5000);
     await sleep(BATCH_MS + 100);
     const frames = diffs(watcher, 'room3');
-    expect(frames.length).toBeLessThanOrEqual(2);
     expect(new Set(frames.flatMap((d) => d.joins.map((j) => j.userId))).size).toBe(200);
+    // The server's clock says when each joined. Within one window: at most 2
+    // frames (the window may straddle a flush); spread wider on a loaded
+    // machine, still at most one frame per window.
+    const sinces = frames.flatMap((d) => d.joins.map((j) => j.since));
+    const spreadMs = Math.max(...sinces) - Math.min(...sinces);
+    expect(frames.length).toBeLessThanOrEqual(1 + Math.max(1, Math.ceil(spreadMs / BATCH_MS)));
+    if (spreadMs < BATCH_MS) expect(frames.length).toBeLessThanOrEqual(2);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(BATCH_MS - 50);
+    watcher.socket.off('message', stamp);
 
     const http = (await t.get('/topics/room3/presence')).body as { topic: string; count: number; members: PresenceMember[] };
     expect(http.count).toBe(201);
@@ -217,16 +222,40 @@ describe('presence (one node)', () => {
     expect(error.data).toMatchObject({ code: 'bad_request', event: 'subscribe' });
     expect((error.data as { message: string }).message).toMatch(/presence/);
   });
+});
+
+describe('presence (one node, anonymous connections)', () => {
+  let t: TestApp;
+  let presence: PresenceService;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { HEARTBEAT_INTERVAL_MS: '1000', HEARTBEAT_TIMEOUT_MS: '500', PRESENCE_GRACE_MS: String(GRACE_MS), PRESENCE_BATCH_MS: '100' },
+    });
+    presence = t.app.get(PresenceService);
+  });
+  afterAll(() => t.close());
+
+  it('an anonymous connection is its own member, keyed by its client id', async () => {
+    const [a, b] = [await t.join(), await t.join()];
+    a.send('subscribe', { topic: 'anon', presence: true });
+    await a.next('subscribed');
+    b.send('subscribe', { topic: 'anon', presence: true });
+    const reply = (await b.next('subscribed')).data as { presence: { members: PresenceMember[]; count: number } };
+    expect(reply.presence.count).toBe(2);
+    expect(reply.presence.members.map((m) => m.clientId).sort()).toEqual([a.id, b.id].sort());
+    expect(reply.presence.members.every((m) => m.userId === null)).toBe(true);
+    a.socket.terminate();
+    b.socket.terminate();
+  });
 
   it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
-    await waitFor(() => t.registry.size === 0, 'earlier clients gone', 5000).catch(() => undefined);
-    for (const record of [...t.registry.values()]) record.socket.terminate();
     const cycles = 2000;
     let started = 0;
     const worker = async () => {
       while (started < cycles) {
         const n = started++;
-        const client = await TestClient.join(`${t.wsUrl}?access_token=${token(`churn-${n}`)}`);
+        const client = await TestClient.join(t.wsUrl);
         client.send('subscribe', { topic: `churn-${n % 7}`, presence: true });
         await client.next('subscribed', 15_000);
         client.destroy();
@@ -238,9 +267,10 @@ describe('presence (one node)', () => {
     const store = presence.currentStore as MemoryPresenceStore;
     await waitFor(() => store.sizes.members === 0, 'every grace ended', GRACE_MS + 5000);
     expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
-    await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', BATCH_MS + 1000);
+    await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', 2000);
     expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, pendingTopics: 0, flushScheduled: false });
     expect(await t.metric('lifeline_presence_users')).toBe(0);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 2);
     expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);
     // One presence interval, whatever the churn.
     expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);

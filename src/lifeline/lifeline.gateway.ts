@@ -53,18 +53,13 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(
-    @ConnectedSocket() socket: WebSocket,
-    @MessageBody() body: unknown,
-  ): WsResponse<TopicReply> | Promise<WsResponse<TopicReply>> {
+  async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<WsResponse<TopicReply>> {
     const { topic, presence } = parseBody(subscribeBodySchema, body, 'subscribe');
     const client = this.client(socket, 'subscribe');
     this.topics.subscribe(client, topic);
     // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
-    if (presence === true) {
-      return this.presence.watch(client, topic).then((snapshot) => ({ event: 'subscribed', data: { topic, presence: snapshot } }));
-    }
-    return { event: 'subscribed', data: { topic } };
+    const snapshot = presence === true ? await this.presence.watch(client, topic) : undefined;
+    return { event: 'subscribed', data: snapshot ? { topic, presence: snapshot } : { topic } };
   }
 
   @SubscribeMessage('unsubscribe')
