@@ -88,8 +88,11 @@ export class RedisPresenceStore implements PresenceStore, OnModuleInit {
 
   async apply(ops: PresenceOp[]): Promise<UserTransition[]> {
     if (!this.connection.up) {
+      // Nothing to try: the rewrite when Redis is back is built from the
+      // local state, which already holds these changes (as for the cluster
+      // directory's presence).
       this.dirty = true;
-      throw new Error('redis unavailable; presence is rewritten when it is back');
+      return [];
     }
     const args: string[] = [];
     for (const op of ops) {

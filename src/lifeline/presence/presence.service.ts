@@ -16,6 +16,7 @@ import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.int
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
 import { BackpressureService } from '../limits/backpressure.service';
 import { isLogEnabled } from '../log-level';
+import { ProtocolError } from '../protocol';
 import type {
   PresenceDiffsSentEvent,
   PresenceMember,
@@ -158,7 +159,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    */
   async watch(record: ClientRecord, topic: string): Promise<PresenceSnapshot> {
     const entry = this.local.get(record.id);
-    if (!entry) throw new Error('connection is closing');
+    if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
     let set = this.watchers.get(topic);
     if (!set) {
       set = new Set();
