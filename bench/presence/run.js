@@ -102,6 +102,10 @@ async function startNode(label) {
     const lines = (pending + c.toString()).split('\n');
     pending = lines.pop();
     for (const line of lines) {
+      if (line.includes('"message handler failed"') && !startNode.failureShown) {
+        startNode.failureShown = true;
+        log('first handler failure', line);
+      }
       if (!line.includes('"user offline"')) continue;
       try {
         const entry = JSON.parse(line);
@@ -153,6 +157,10 @@ function connect(node, userId, { autoPong = true, onFrame } = {}) {
       // e.g. internal_error when a Redis call timed out on a starved machine: that subscribe has no reply.
       if (frame.event === 'error') {
         client.errors++;
+        if (!connect.errorShown) {
+          connect.errorShown = true;
+          log('first error frame', JSON.stringify(frame.data));
+        }
         return client.subscribed?.(undefined);
       }
       if (frame.event === 'presence') {
