@@ -1,4 +1,4 @@
-import type { ClientRecord } from '../lifeline';
+import type { ClientRecord, TopicsService } from '../lifeline';
 
 /** What the operator API shows of a client. */
 export interface ClientView {
@@ -12,9 +12,7 @@ export interface ClientView {
   bufferedAmount: number;
 }
 
-const TOPIC_RESOURCE = 'topic:';
-
-export function toClientView(record: ClientRecord): ClientView {
+export function toClientView(record: ClientRecord, topics: TopicsService): ClientView {
   return {
     id: record.id,
     userId: record.userId ?? null,
@@ -22,10 +20,7 @@ export function toClientView(record: ClientRecord): ClientView {
     connectedAt: new Date(record.connectedAt).toISOString(),
     lastPongAt: Number.isNaN(record.lastPongAt) ? null : new Date(record.lastPongAt).toISOString(),
     rttMs: Number.isNaN(record.rttMs) ? null : Math.round(record.rttMs * 1000) / 1000,
-    // Subscriptions are per-client resources named topic:<t>; no second bookkeeping.
-    subscriptions: (record.resources ?? [])
-      .filter((r) => r.name.startsWith(TOPIC_RESOURCE))
-      .map((r) => r.name.slice(TOPIC_RESOURCE.length)),
+    subscriptions: topics.subscriptionsOf(record),
     bufferedAmount: record.socket.bufferedAmount,
   };
 }

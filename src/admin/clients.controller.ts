@@ -11,7 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ClientRegistryService, CloseCodes, LifecycleService } from '../lifeline';
+import { ClientRegistryService, CloseCodes, LifecycleService, TopicsService } from '../lifeline';
 import { AdminTokenGuard } from './admin-token.guard';
 import { clientId, listClientsQuery, type ListClientsQuery } from './admin.schemas';
 import { type ClientView, toClientView } from './client-view';
@@ -34,6 +34,7 @@ export class ClientsController {
   constructor(
     private readonly registry: ClientRegistryService,
     private readonly lifecycle: LifecycleService,
+    private readonly topics: TopicsService,
     @Optional() @Inject(CLUSTER_DIRECTORY) private readonly cluster?: ClusterDirectory,
   ) {}
 
@@ -55,7 +56,7 @@ export class ClientsController {
     // Walks the live map without copying it; stops at the page's end.
     for (const record of this.registry.values()) {
       if (index >= offset + limit) break;
-      if (index++ >= offset) items.push(toClientView(record));
+      if (index++ >= offset) items.push(toClientView(record, this.topics));
     }
     return { items, total: this.registry.size, limit, offset, scope };
   }
@@ -66,7 +67,7 @@ export class ClientsController {
   get(@Param('id', new ZodValidationPipe(clientId, 'client id')) id: string): ClientView {
     const record = this.registry.get(id);
     if (!record) throw new NotFoundException(`no connected client ${id}`);
-    return toClientView(record);
+    return toClientView(record, this.topics);
   }
 
   @Delete(':id')

@@ -16,7 +16,9 @@ export const REAP_EMIT_BATCH = 500;
  *
  *   <p>nodes                 SET of node ids that registered (live or not yet reaped)
  *   <p>node:<id>:lease       STRING, PX = NODE_TTL_MS, renewed every TTL/3; gone = node lost
- *   <p>node:<id>:clients     HASH client id -> {"connectedAt","userId","subscriptions"}
+ *   <p>node:<id>:clients     HASH client id -> {"connectedAt","userId"}
+ *   <p>node:<id>:subscriptions  HASH "<client id> <topic>" -> "1": one field per subscription, so a
+ *                            (un)subscribe writes one field, never the client's whole entry
  *   <p>node:<id>:reaping     STRING (SET NX PX): the survivor that reaps a dead node
  *   <p>topics                channel: publishes, "<json [origin, topic]>\n<frame>"
  *   <p>node:<id>:inbox       channel: frames for one client of that node, "<clientId>\n<frame>"
@@ -36,6 +38,10 @@ export class ClusterKeys {
 
   clients(node: string): string {
     return `${this.prefix}node:${node}:clients`;
+  }
+
+  subscriptions(node: string): string {
+    return `${this.prefix}node:${node}:subscriptions`;
   }
 
   reapLock(node: string): string {

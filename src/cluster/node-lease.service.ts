@@ -133,7 +133,7 @@ export class NodeLeaseService {
     try {
       const results = await this.connection.commands
         .multi()
-        .unlink(this.keys.clients(node))
+        .unlink(this.keys.clients(node), this.keys.subscriptions(node))
         .del(this.keys.lease(node))
         .srem(this.keys.nodes, node)
         .exec();
@@ -152,14 +152,18 @@ export class NodeLeaseService {
     const node = this.options.nodeId;
     // Cleared before the snapshot: a write failing after it sets it again.
     this.presence.dirty = false;
-    const entries = this.presence.snapshot();
+    const { clients: entries, subscriptions } = this.presence.snapshot();
     const multi = this.connection.commands
       .multi()
       .set(this.keys.lease(node), this.leaseValue, 'PX', this.options.nodeTtlMs)
       .sadd(this.keys.nodes, node)
-      .del(this.keys.clients(node));
+      .del(this.keys.clients(node), this.keys.subscriptions(node));
     for (let i = 0; i < entries.length; i += PRESENCE_WRITE_CHUNK) {
       multi.hset(this.keys.clients(node), Object.fromEntries(entries.slice(i, i + PRESENCE_WRITE_CHUNK)));
+    }
+    for (let i = 0; i < subscriptions.length; i += PRESENCE_WRITE_CHUNK) {
+      const chunk = subscriptions.slice(i, i + PRESENCE_WRITE_CHUNK);
+      multi.hset(this.keys.subscriptions(node), Object.fromEntries(chunk.map((field) => [field, '1'])));
     }
     try {
       const results = await multi.exec();

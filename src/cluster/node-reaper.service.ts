@@ -10,8 +10,8 @@ import { RedisConnection } from './redis.connection';
 
 /**
  * Removes a dead node in one atomic step, and only if it is still dead:
- *   KEYS[1] its lease, KEYS[2] its clients hash, KEYS[3] the nodes set;
- *   ARGV[1] its id.
+ *   KEYS[1] its lease, KEYS[2] its clients hash, KEYS[3] the nodes set,
+ *   KEYS[4] its subscriptions hash; ARGV[1] its id.
  * Returns nil if the lease exists again (the node came back), else the
  * removed hash as [id, value, id, value, ...] (empty if another survivor
  * already reaped it).
@@ -19,7 +19,7 @@ import { RedisConnection } from './redis.connection';
 export const REAP_NODE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local entries = redis.call('HGETALL', KEYS[2])
-redis.call('UNLINK', KEYS[2])
+redis.call('UNLINK', KEYS[2], KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 return entries
 `;
@@ -74,7 +74,15 @@ export class NodeReaper {
     const redis = this.connection.commands;
     const locked = await redis.set(this.keys.reapLock(node), this.options.nodeId, 'PX', this.options.nodeTtlMs, 'NX');
     if (locked !== 'OK') return undefined;
-    const reply = await redis.eval(REAP_NODE_LUA, 3, this.keys.lease(node), this.keys.clients(node), this.keys.nodes, node);
+    const reply = await redis.eval(
+      REAP_NODE_LUA,
+      4,
+      this.keys.lease(node),
+      this.keys.clients(node),
+      this.keys.nodes,
+      this.keys.subscriptions(node),
+      node,
+    );
     if (!Array.isArray(reply)) return undefined; // its lease is back
     const flat = reply.map(String);
     const clients: string[] = [];

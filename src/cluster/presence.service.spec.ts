@@ -53,17 +53,21 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
     const { record } = a.connect();
     expect(record.resources?.map((r) => r.name)).toEqual(['presence']);
     await waitFor(async () => (await stored('a', record.id)) !== null, 'presence written');
-    expect(await stored('a', record.id)).toEqual({ connectedAt: record.connectedAt, userId: null, subscriptions: [] });
+    expect(await stored('a', record.id)).toEqual({ connectedAt: record.connectedAt, userId: null });
 
     a.topics.subscribe(record, 'news');
     a.topics.subscribe(record, 'news'); // not a change
     a.topics.subscribe(record, 'sport');
     a.topics.unsubscribe(record, 'news');
-    await waitFor(async () => JSON.stringify(await stored('a', record.id)).includes('sport'), 'subscriptions written');
-    expect(await stored('a', record.id)).toEqual({ connectedAt: record.connectedAt, userId: null, subscriptions: ['sport'] });
+    const fields = async () => Object.keys(await redis.hgetall(`${prefix}node:a:subscriptions`));
+    await waitFor(async () => JSON.stringify(await fields()) === JSON.stringify([`${record.id} sport`]), 'subscriptions written');
+    expect((await a.presence.listClients()).find((v) => v.id === record.id)?.subscriptions).toEqual(['sport']);
+    // The entry itself was written once, on connect.
+    expect(await stored('a', record.id)).toEqual({ connectedAt: record.connectedAt, userId: null });
 
     await a.disconnect(record);
     expect(await redis.hexists(`${prefix}node:a:clients`, record.id)).toBe(0);
+    expect(await redis.exists(`${prefix}node:a:subscriptions`)).toBe(0);
     expect(a.presence.localCount).toBe(0);
   });
 
@@ -131,7 +135,7 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
     expect((await a.presence.view()).clients).toBe(1);
 
     expect(await a.lease.leave()).toBe(true);
-    expect(await redis.exists(`${prefix}node:a:lease`, `${prefix}node:a:clients`)).toBe(0);
+    expect(await redis.exists(`${prefix}node:a:lease`, `${prefix}node:a:clients`, `${prefix}node:a:subscriptions`)).toBe(0);
     expect(await redis.smembers(`${prefix}nodes`)).toEqual([]);
   });
 
@@ -161,6 +165,36 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
     expect(onB.socket.sent[1]).toBe('{"event":"notice","data":1}');
     expect(await a.presence.ownerOf(onB.record.id)).toBe('b');
     expect(await a.presence.sendTo('nobody', 'x')).toBe(false);
+  });
+
+  it('a (un)subscribe writes one small field, not the client entry: Redis traffic stays flat at 1,000 subscriptions', async () => {
+    const a = await start('a');
+    const { record } = a.connect();
+    await waitFor(async () => (await stored('a', record.id)) !== null, 'presence written');
+    const monitor = await inspector();
+    let bytesIn = 0;
+    let commands = 0;
+    const watch = await monitor.monitor();
+    watch.on('monitor', (_time: string, args: string[]) => {
+      // Writes only (the waitFor below reads with HLEN).
+      if (!/^(hset|hdel|hmset|set)$/i.test(args[0]) || !args.some((arg) => arg.startsWith(prefix))) return;
+      commands++;
+      bytesIn += args.reduce((sum, arg) => sum + arg.length, 0);
+    });
+    try {
+      for (let i = 0; i < 1000; i++) a.topics.subscribe(record, `topic-${i}`);
+      await waitFor(async () => (await redis.hlen(`${prefix}node:a:subscriptions`)) === 1000, 'all written', 10_000);
+      await sleep(50);
+    } finally {
+      watch.disconnect();
+      monitor.disconnect();
+    }
+    expect(commands).toBe(1000);
+    // A whole-entry rewrite per subscribe moved ~1000 x 500 x 12 bytes (~6 MB) here.
+    expect(bytesIn).toBeLessThan(1000 * 200);
+    expect((await a.presence.listClients())[0].subscriptions).toHaveLength(1000);
+    await a.disconnect(record);
+    expect(await redis.exists(`${prefix}node:a:subscriptions`, `${prefix}node:a:clients`)).toBe(0);
   });
 
   it('decodePresence tolerates damaged values', () => {

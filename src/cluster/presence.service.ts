@@ -25,10 +25,30 @@ interface LocalPresence {
   subscriptions: Set<string>;
 }
 
-/** The stored value: the hash field is the client id and the hash names the node. */
+/**
+ * The stored value: the hash field is the client id and the hash names the
+ * node. Subscriptions are fields of the node's subscriptions hash (see
+ * subscriptionField); older entries carried them here, and are still read.
+ */
 interface StoredPresence {
   connectedAt: number;
   userId: string | null;
+  subscriptions?: string[];
+}
+
+/** Subscriptions hash field of one subscription. Topics hold no white space, so the space separates. */
+export function subscriptionField(clientId: string, topic: string): string {
+  return `${clientId} ${topic}`;
+}
+
+/** Redis arguments per HDEL/HSET when a client's many subscriptions are written at once. */
+const FIELDS_PER_COMMAND = 1000;
+
+/** What a full rewrite of this node's presence writes. */
+export interface PresenceSnapshot {
+  /** [client id, stored value] */
+  clients: [string, string][];
+  /** subscriptions hash fields (value "1") */
   subscriptions: string[];
 }
 
@@ -46,16 +66,16 @@ export function sendFrame(record: ClientRecord, frame: string, backpressure?: Ba
 }
 
 function encode(entry: LocalPresence): string {
-  const stored: StoredPresence = {
-    connectedAt: entry.connectedAt,
-    userId: entry.userId,
-    subscriptions: [...entry.subscriptions],
-  };
+  const stored: StoredPresence = { connectedAt: entry.connectedAt, userId: entry.userId };
   return JSON.stringify(stored);
 }
 
-/** Parses a stored value; tolerates damage (a bad entry is shown with what could be read). */
-export function decodePresence(id: string, node: string, value: string): ClusterClientView {
+/**
+ * Parses a stored value; tolerates damage (a bad entry is shown with what
+ * could be read). `subscriptions`: the client's fields of the subscriptions
+ * hash, when read.
+ */
+export function decodePresence(id: string, node: string, value: string, subscriptions?: string[]): ClusterClientView {
   let stored: Partial<StoredPresence> = {};
   try {
     stored = JSON.parse(value) as Partial<StoredPresence>;
@@ -67,14 +87,32 @@ export function decodePresence(id: string, node: string, value: string): Cluster
     node,
     userId: typeof stored.userId === 'string' ? stored.userId : null,
     connectedAt: typeof stored.connectedAt === 'number' ? stored.connectedAt : 0,
-    subscriptions: Array.isArray(stored.subscriptions) ? stored.subscriptions.filter((s) => typeof s === 'string') : [],
+    subscriptions:
+      subscriptions ?? (Array.isArray(stored.subscriptions) ? stored.subscriptions.filter((s) => typeof s === 'string') : []),
   };
+}
+
+/** client id → its topics, from a node's subscriptions hash. */
+function topicsByClient(hash: Record<string, string>): Map<string, string[]> {
+  const byClient = new Map<string, string[]>();
+  for (const field of Object.keys(hash)) {
+    const space = field.indexOf(' ');
+    if (space < 0) continue;
+    const id = field.slice(0, space);
+    const topics = byClient.get(id);
+    if (topics) topics.push(field.slice(space + 1));
+    else byClient.set(id, [field.slice(space + 1)]);
+  }
+  return byClient;
 }
 
 /**
  * Cluster-wide presence: every client of this node has an entry in the
- * node's hash, written on connect, kept current on (un)subscribe, and removed
- * by the cleanup pipeline (the `presence` resource). Reads consider only
+ * node's hash, written on connect and removed by the cleanup pipeline (the
+ * `presence` resource); each subscription is one field of the node's
+ * subscriptions hash, so a (un)subscribe writes one field (HSET/HDEL), not
+ * the client's entry: 10,000 subscriptions cost 10,000 small writes, not
+ * 10,000 rewrites of a list growing to 10,000 topics. Reads consider only
  * nodes whose lease is alive, so the clients of a dead node vanish from every
  * view the moment its lease expires, reaped or not.
  *
@@ -88,6 +126,7 @@ export class ClusterPresenceService {
   private readonly logger = new Logger('Cluster');
   private readonly local = new Map<string, LocalPresence>();
   private readonly ownKey: string;
+  private readonly ownSubscriptionsKey: string;
   private writeFailureLogged = false;
   /** Redis may lack or hold stale entries of this node; a full rewrite is due. */
   dirty = true;
@@ -100,6 +139,7 @@ export class ClusterPresenceService {
     @Optional() private readonly backpressure?: BackpressureService,
   ) {
     this.ownKey = keys.clients(options.nodeId);
+    this.ownSubscriptionsKey = keys.subscriptions(options.nodeId);
   }
 
   get nodeId(): string {
@@ -121,24 +161,28 @@ export class ClusterPresenceService {
     this.local.set(event.clientId, entry);
     // If the client is already gone, attach runs the disposer at once.
     if (this.registry.attach(event.clientId, PRESENCE_RESOURCE, () => this.release(event.clientId))) {
-      this.write(event.clientId, entry);
+      this.write(event.clientId, (redis) => redis.hset(this.ownKey, event.clientId, encode(entry)));
     }
   }
 
   @OnEvent(LifelineEvents.topicSubscribed)
   onSubscribed({ clientId, topic }: TopicSubscriptionEvent): void {
     const entry = this.local.get(clientId);
-    if (!entry) return;
+    if (!entry || entry.subscriptions.has(topic)) return;
     entry.subscriptions.add(topic);
-    if (this.registry.has(clientId)) this.write(clientId, entry);
+    if (this.registry.has(clientId)) {
+      this.write(clientId, (redis) => redis.hset(this.ownSubscriptionsKey, subscriptionField(clientId, topic), '1'));
+    }
   }
 
   @OnEvent(LifelineEvents.topicUnsubscribed)
   onUnsubscribed({ clientId, topic }: TopicSubscriptionEvent): void {
+    // A client on its way out keeps its local entry whole: release() deletes
+    // every field it lists, in one transaction, a moment later.
+    if (!this.registry.has(clientId)) return;
     const entry = this.local.get(clientId);
     if (!entry?.subscriptions.delete(topic)) return;
-    // A client on its way out loses its whole entry a moment later.
-    if (this.registry.has(clientId)) this.write(clientId, entry);
+    this.write(clientId, (redis) => redis.hdel(this.ownSubscriptionsKey, subscriptionField(clientId, topic)));
   }
 
   /**
@@ -149,24 +193,36 @@ export class ClusterPresenceService {
    * longer has the client.
    */
   async release(clientId: string): Promise<void> {
+    const entry = this.local.get(clientId);
     this.local.delete(clientId);
     if (!this.connection.up) {
       this.dirty = true;
       return;
     }
     try {
-      await this.connection.commands.hdel(this.ownKey, clientId);
+      const multi = this.connection.commands.multi().hdel(this.ownKey, clientId);
+      const fields = [...(entry?.subscriptions ?? [])].map((topic) => subscriptionField(clientId, topic));
+      for (let i = 0; i < fields.length; i += FIELDS_PER_COMMAND) {
+        multi.hdel(this.ownSubscriptionsKey, ...fields.slice(i, i + FIELDS_PER_COMMAND));
+      }
+      const results = await multi.exec();
+      const failed = results?.find(([err]) => err !== null);
+      if (!results || failed) throw failed?.[0] ?? new Error('transaction aborted');
     } catch (err) {
       this.dirty = true;
       throw err;
     }
   }
 
-  /** [clientId, stored value] of every local client, for a full rewrite. */
-  snapshot(): [string, string][] {
-    const entries: [string, string][] = [];
-    for (const [id, entry] of this.local) entries.push([id, encode(entry)]);
-    return entries;
+  /** Every local client's entry and subscription fields, for a full rewrite. */
+  snapshot(): PresenceSnapshot {
+    const clients: [string, string][] = [];
+    const subscriptions: string[] = [];
+    for (const [id, entry] of this.local) {
+      clients.push([id, encode(entry)]);
+      for (const topic of entry.subscriptions) subscriptions.push(subscriptionField(id, topic));
+    }
+    return { clients, subscriptions };
   }
 
   /** Ids of the nodes whose lease is alive (this one included if registered). */
@@ -195,12 +251,13 @@ export class ClusterPresenceService {
     const nodes = await this.liveNodes();
     if (nodes.length === 0) return [];
     const pipeline = this.connection.commands.pipeline();
-    for (const node of nodes) pipeline.hgetall(this.keys.clients(node));
+    for (const node of nodes) pipeline.hgetall(this.keys.clients(node)).hgetall(this.keys.subscriptions(node));
     const hashes = await execPipeline(pipeline);
     const clients: ClusterClientView[] = [];
-    hashes.forEach((hash, i) => {
-      for (const [id, value] of Object.entries(hash as Record<string, string>)) {
-        clients.push(decodePresence(id, nodes[i], value));
+    nodes.forEach((node, i) => {
+      const topics = topicsByClient(hashes[2 * i + 1] as Record<string, string>);
+      for (const [id, value] of Object.entries(hashes[2 * i] as Record<string, string>)) {
+        clients.push(decodePresence(id, node, value, topics.get(id) ?? []));
       }
     });
     return clients;
@@ -236,13 +293,13 @@ export class ClusterPresenceService {
     return receivers > 0;
   }
 
-  /** HSET one entry; with Redis away (or failing), leave it to the rewrite. */
-  private write(clientId: string, entry: LocalPresence): void {
+  /** One small write; with Redis away (or failing), leave it to the rewrite. */
+  private write(clientId: string, command: (redis: RedisConnection['commands']) => Promise<unknown>): void {
     if (!this.connection.up) {
       this.dirty = true;
       return;
     }
-    this.connection.commands.hset(this.ownKey, clientId, encode(entry)).then(
+    command(this.connection.commands).then(
       () => (this.writeFailureLogged = false),
       (err: unknown) => {
         this.dirty = true;

@@ -19,6 +19,8 @@ const DEFAULTS = {
   ALLOW_BINARY: false,
   PRESENCE_GRACE_MS: 5_000,
   PRESENCE_BATCH_MS: 1_000,
+  MAX_SUBSCRIPTIONS_PER_CLIENT: 1000,
+  REQUIRE_ORIGIN: false,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */

@@ -67,6 +67,13 @@ export const envSchema = z
     RATE_LIMIT_BURST: wholeNumber(1, 1_000_000, 100),
     SLOW_CONSUMER_MAX_BUFFERED_BYTES: wholeNumber(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
     SLOW_CONSUMER_GRACE_MS: wholeNumber(10, 600_000, 10_000),
+    // Default 4 x SLOW_CONSUMER_MAX_BUFFERED_BYTES (applied by LifelineModule).
+    SLOW_CONSUMER_HARD_LIMIT_BYTES: optionalWholeNumber(1024, 4 * 1024 * 1024 * 1024),
+    MAX_SUBSCRIPTIONS_PER_CLIENT: wholeNumber(1, 1_000_000, 1000),
+    REQUIRE_ORIGIN: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
     HANDSHAKE_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
     ALLOW_BINARY: z
       .enum(['true', 'false'], { message: 'must be true or false' })
@@ -106,6 +113,14 @@ export const envSchema = z
     }
     if (env.AUTH_MODE === 'jwt' && !env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
+    const { SLOW_CONSUMER_MAX_BUFFERED_BYTES: soft, SLOW_CONSUMER_HARD_LIMIT_BYTES: hard } = env;
+    if (Number.isInteger(soft) && hard !== undefined && Number.isInteger(hard) && hard < soft) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLOW_CONSUMER_HARD_LIMIT_BYTES'],
+        message: `must not be below SLOW_CONSUMER_MAX_BUFFERED_BYTES (${soft})`,
+      });
     }
     // Compare only two valid numbers; a bad one is already reported on its own.
     const { HEARTBEAT_INTERVAL_MS: interval, HEARTBEAT_TIMEOUT_MS: timeout } = env;

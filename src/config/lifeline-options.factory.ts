@@ -13,15 +13,18 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
     auth: authFromEnv(get),
     allowedOrigins: get('ALLOWED_ORIGINS') ?? [],
+    requireOrigin: get('REQUIRE_ORIGIN'),
     maxClients: get('MAX_CLIENTS'),
     maxPayloadBytes: get('MAX_PAYLOAD_BYTES'),
     rateLimit: { perSecond: get('RATE_LIMIT_PER_SEC'), burst: get('RATE_LIMIT_BURST') },
     slowConsumer: {
       maxBufferedBytes: get('SLOW_CONSUMER_MAX_BUFFERED_BYTES'),
       graceMs: get('SLOW_CONSUMER_GRACE_MS'),
+      hardLimitBytes: get('SLOW_CONSUMER_HARD_LIMIT_BYTES'),
     },
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
+    maxSubscriptionsPerClient: get('MAX_SUBSCRIPTIONS_PER_CLIENT'),
     presence: { graceMs: get('PRESENCE_GRACE_MS'), batchMs: get('PRESENCE_BATCH_MS') },
   };
 }

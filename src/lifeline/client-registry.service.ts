@@ -43,6 +43,7 @@ export class ClientRegistryService {
       lastPongAt: Number.NaN,
       rttMs: Number.NaN,
       pingSentAt: Number.NaN,
+      pingToken: undefined,
       closeCode: undefined,
       errorCode: undefined,
       rateTokens: this.options.rateLimit.burst,

@@ -19,6 +19,8 @@ export const DEFAULT_OPTIONS = {
   slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
   handshakeTimeoutMs: 10_000,
   allowBinary: false,
+  maxSubscriptionsPerClient: 1000,
+  requireOrigin: false,
   presence: { graceMs: 5_000, batchMs: 1_000 },
 } as const;
 

@@ -75,7 +75,16 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
 
   it('starts its interval on bootstrap and has swept nothing yet', () => {
     expect(scheduler.getIntervals()).toContain('lifeline:heartbeat');
-    expect(heartbeat.stats).toEqual({ sweeps: 0, skippedTicks: 0, pings: 0, reaped: 0, pingsToClosed: 0, failures: 0 });
+    expect(heartbeat.stats).toEqual({
+      sweeps: 0,
+      skippedTicks: 0,
+      pings: 0,
+      reaped: 0,
+      pingsToClosed: 0,
+      failures: 0,
+      unmatchedPongs: 0,
+      limitedPings: 0,
+    });
     expect(heartbeat.status().lastSweepAt).toBeUndefined();
   });
 

@@ -7,17 +7,23 @@ import {
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { CleanupPipeline } from './cleanup/cleanup.pipeline';
 import { ClientRegistryService } from './client-registry.service';
-import { HEARTBEAT_DEADLINE_NAME, HEARTBEAT_INTERVAL_NAME, LIFELINE_OPTIONS } from './constants';
+import { CloseCodes, HEARTBEAT_DEADLINE_NAME, HEARTBEAT_INTERVAL_NAME, LIFELINE_OPTIONS } from './constants';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { OutstandingPings } from './outstanding-pings';
-import { type ClientReapedEvent, LifelineEvents, type SweepEvent } from './lifeline.events';
+import { type ClientReapedEvent, LifelineEvents, type RateLimitedEvent, type SweepEvent } from './lifeline.events';
+import { BackpressureService } from './limits/backpressure.service';
+import { takeToken } from './limits/rate-limit';
 import { isLogEnabled } from './log-level';
+
+/** Bytes of the ping payload its pong must echo. */
+const PING_TOKEN_BYTES = 8;
 
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
@@ -47,8 +53,8 @@ export interface HeartbeatStatus {
  * Every interval a sweep walks the registry and, per client:
  *   1. double-checks the real socket state: a socket that is not OPEN is
  *      never pinged, it goes to cleanup as `stale_socket`;
- *   2. leaves a client whose ping is still outstanding alone (reaping it if
- *      its deadline has passed, a backstop);
+ *   2. leaves a client whose ping is still outstanding alone: its deadline
+ *      is the deadline timer's to judge, after pending input is read;
  *   3. otherwise sends a protocol ping; the pong records the RTT.
  *
  * The pong deadline is not a second walk over the registry: every ping joins
@@ -74,11 +80,35 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   /** Round trips measured since the last sweep event. */
   private rttSamplesMs: number[] = [];
   /** Counters since start; metrics mirror them through events. */
-  readonly stats = { sweeps: 0, skippedTicks: 0, pings: 0, reaped: 0, pingsToClosed: 0, failures: 0 };
+  readonly stats = {
+    sweeps: 0,
+    skippedTicks: 0,
+    pings: 0,
+    reaped: 0,
+    pingsToClosed: 0,
+    failures: 0,
+    /** Pongs that answered no outstanding ping (unsolicited, stale or with a wrong payload). */
+    unmatchedPongs: 0,
+    /** Protocol pings from clients refused by the rate limit (not answered). */
+    limitedPings: 0,
+  };
+  /** This sweep's ping payload; a fresh random one per sweep, so an old or guessed pong matches nothing. */
+  private pingToken = randomBytes(PING_TOKEN_BYTES);
 
-  /** One listener shared by all sockets (no closure per client). */
-  private readonly onPong: (this: WebSocket) => void;
+  /** Listeners shared by all sockets (no closure per client). */
+  private readonly onPong: (this: WebSocket, data: Buffer) => void;
+  private readonly onPing: (this: WebSocket, data: Buffer) => void;
+  /**
+   * The deadline timer only schedules the judgement: setImmediate runs it
+   * after this turn's poll phase, so input already waiting in the kernel
+   * (pongs that arrived while the process was stalled: GC, no CPU, SIGSTOP,
+   * a long cleanup) is read before anyone is judged. A timer that fires late
+   * would otherwise reap clients whose answer is already here.
+   */
   private readonly onDeadline = (): void => {
+    setImmediate(this.judgeDeadlines);
+  };
+  private readonly judgeDeadlines = (): void => {
     this.checkDeadlines();
   };
 
@@ -88,10 +118,15 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     private readonly cleanup: CleanupPipeline,
     private readonly scheduler: SchedulerRegistry,
     private readonly events: EventEmitter2,
+    private readonly backpressure: BackpressureService,
   ) {
-    const recordPong = (socket: WebSocket) => this.recordPong(socket);
-    this.onPong = function (this: WebSocket) {
-      recordPong(this);
+    const recordPong = (socket: WebSocket, data: Buffer) => this.recordPong(socket, data);
+    this.onPong = function (this: WebSocket, data: Buffer) {
+      recordPong(this, data);
+    };
+    const answerPing = (socket: WebSocket, data: Buffer) => this.answerPing(socket, data);
+    this.onPing = function (this: WebSocket, data: Buffer) {
+      answerPing(this, data);
     };
   }
 
@@ -103,9 +138,13 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     this.stop();
   }
 
-  /** Starts listening for this client's pongs. */
+  /**
+   * Starts listening for this client's pongs, and answers its protocol pings
+   * (the server's ws runs with autoPong off, see LifelineWsAdapter.create).
+   */
   track(record: ClientRecord): void {
     record.socket.on('pong', this.onPong);
+    record.socket.on('ping', this.onPing);
   }
 
   start(): void {
@@ -151,6 +190,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const started = performance.now();
     let totals: SweepTotals;
     try {
+      this.pingToken = randomBytes(PING_TOKEN_BYTES);
       totals = await this.pingAll();
     } finally {
       this.sweeping = false;
@@ -254,18 +294,13 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         return;
       }
       const now = performance.now();
-      if (!Number.isNaN(record.pingSentAt)) {
-        // Outstanding: the deadline timer owns it. Should that timer run late
-        // (a blocked loop), the sweep does not wait for it.
-        const waited = now - record.pingSentAt;
-        if (waited >= this.options.heartbeatTimeoutMs) {
-          totals.reaped++;
-          this.reap(record, 'heartbeat_timeout', waited);
-        }
-        return;
-      }
+      // Outstanding: the deadline timer owns it, and judges it only after
+      // pending input has been read (onDeadline). The sweep must not: after a
+      // stall its tick runs before the pongs that arrived meanwhile are read.
+      if (!Number.isNaN(record.pingSentAt)) return;
       if (!this.sendPing(socket)) return;
       record.pingSentAt = now;
+      record.pingToken = this.pingToken;
       if (this.outstanding.size === 0) this.armDeadline(this.options.heartbeatTimeoutMs + 1);
       this.outstanding.push(record, now);
       totals.pinged++;
@@ -291,8 +326,31 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       });
       return false;
     }
-    socket.ping();
+    socket.ping(this.pingToken);
     return true;
+  }
+
+  /**
+   * A client's protocol ping costs a token of its message budget, like a
+   * message: answered while the budget allows (and the client is under the
+   * hard send-buffer limit), dropped when limited, and a client that keeps
+   * pinging past its burst is closed 1008 `rate_limited`, as for messages.
+   */
+  private answerPing(socket: WebSocket, data: Buffer): void {
+    const record = this.registry.fromSocket(socket);
+    if (!record || !this.registry.has(record.id)) return;
+    const rate = takeToken(record, this.options.rateLimit, performance.now());
+    if (rate === 'ok') {
+      if (this.backpressure.admitControl(record)) socket.pong(data);
+      return;
+    }
+    this.stats.limitedPings++;
+    const event: RateLimitedEvent = { clientId: record.id };
+    this.events.emit(LifelineEvents.rateLimited, event);
+    if (rate === 'flooding') {
+      if (socket.readyState === WebSocket.OPEN) socket.close(CloseCodes.policyViolation, 'rate_limited');
+      void this.cleanup.run(record, 'rate_limited');
+    }
   }
 
   /** Whatever broke for this client, the others still get their heartbeat. */
@@ -321,14 +379,24 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     void this.cleanup.run(record, reason);
   }
 
-  private recordPong(socket: WebSocket): void {
+  /**
+   * A pong answers the outstanding ping only if it echoes that ping's
+   * payload (RFC 6455 5.5.3). Unsolicited pongs (RFC 6455 allows them) and
+   * pongs to an older ping answer nothing: a client that never reads cannot
+   * keep itself alive by sending pongs.
+   */
+  private recordPong(socket: WebSocket, data: Buffer): void {
     const record = this.registry.fromSocket(socket);
     if (!record) return;
+    const token = record.pingToken;
+    if (Number.isNaN(record.pingSentAt) || token === undefined || !token.equals(data)) {
+      this.stats.unmatchedPongs++;
+      return;
+    }
     record.lastPongAt = Date.now();
-    // Unsolicited pongs (RFC 6455 allows them) only refresh lastPongAt.
-    if (Number.isNaN(record.pingSentAt)) return;
     record.rttMs = performance.now() - record.pingSentAt;
     record.pingSentAt = Number.NaN;
+    record.pingToken = undefined;
     // Batched into the next sweep event: one emit per sweep, not one per client.
     this.rttSamplesMs.push(record.rttMs);
   }

@@ -11,6 +11,7 @@ import type { ClientRecord } from './interfaces/client-record.interface';
 import type { DisconnectReason } from './interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
+import { BackpressureService } from './limits/backpressure.service';
 import { isLogEnabled } from './log-level';
 
 /** ws reports 1006 when the connection ended without a close frame. */
@@ -19,7 +20,17 @@ const ABNORMAL_CLOSURE = 1006;
 /** ws error codes for frames the protocol refuses; ws has already sent the close code. */
 const SOCKET_ERROR_REASONS: Partial<Record<string, DisconnectReason>> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'payload_too_large', // 1009
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 'payload_too_large', // 1009: a length over 2^53 - 1
   WS_ERR_INVALID_UTF8: 'invalid_utf8', // 1007
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 'too_many_fragments', // 1008
+  WS_ERR_INVALID_OPCODE: 'protocol_error', // 1002
+  WS_ERR_EXPECTED_FIN: 'protocol_error',
+  WS_ERR_EXPECTED_MASK: 'protocol_error',
+  WS_ERR_UNEXPECTED_MASK: 'protocol_error',
+  WS_ERR_UNEXPECTED_RSV_1: 'protocol_error',
+  WS_ERR_UNEXPECTED_RSV_2_3: 'protocol_error',
+  WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 'protocol_error',
+  WS_ERR_INVALID_CLOSE_CODE: 'protocol_error',
 };
 
 /**
@@ -44,6 +55,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     private readonly heartbeat: HeartbeatService,
     private readonly cleanup: CleanupPipeline,
     private readonly events: EventEmitter2,
+    private readonly backpressure: BackpressureService,
   ) {
     this.heartbeatJson = JSON.stringify({ intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs });
     const clients = registry;
@@ -51,9 +63,16 @@ export class LifecycleService implements BeforeApplicationShutdown {
       const record = clients.fromSocket(this);
       if (record) record.closeCode = code;
     };
+    const socketFailed = (record: ClientRecord) => void this.cleanup.run(record, this.reasonFor(record));
     this.onSocketError = function (this: WebSocket, err: Error & { code?: string }) {
       const record = clients.fromSocket(this);
-      if (record && record.errorCode === undefined) record.errorCode = err.code ?? 'unknown';
+      if (!record || record.errorCode !== undefined) return;
+      record.errorCode = err.code ?? 'unknown';
+      // ws has sent its close code (1002, 1007, 1008, 1009) and waits for the
+      // peer's answer: the cleanup starts now, with the reason the error
+      // names, not later as whatever the sweep finds (a CLOSING socket would
+      // be reaped as stale_socket). Its terminate step waits for the answer.
+      socketFailed(record);
     };
   }
 
@@ -82,7 +101,8 @@ export class LifecycleService implements BeforeApplicationShutdown {
       socket.on('close', this.onSocketClose);
       socket.on('error', this.onSocketError);
       this.heartbeat.track(record);
-      socket.send(this.welcome(record.id));
+      // The one send path, like every other frame (slow-consumer limits).
+      this.backpressure.send(record, this.welcome(record.id));
       const event: ClientConnectedEvent = {
         clientId: record.id,
         remoteAddress: record.remoteAddress,

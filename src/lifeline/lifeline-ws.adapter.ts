@@ -10,10 +10,12 @@ import { filter, type Observable } from 'rxjs';
 import { type RawData, WebSocket, type WebSocketServer } from 'ws';
 import { ClientRegistryService } from './client-registry.service';
 import { CloseCodes, LIFELINE_OPTIONS } from './constants';
+import type { ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
+import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
@@ -44,6 +46,7 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly registry: ClientRegistryService;
   private readonly lifecycle: LifecycleService;
   private readonly events: EventEmitter2;
+  private readonly backpressure: BackpressureService;
   /** TCP connections that have not completed a request yet, with their deadline. */
   private readonly pendingHandshakes = new Map<Socket, number>();
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -58,6 +61,7 @@ export class LifelineWsAdapter extends WsAdapter {
     this.registry = app.get(ClientRegistryService, { strict: false });
     this.lifecycle = app.get(LifecycleService, { strict: false });
     this.events = app.get(EventEmitter2, { strict: false });
+    this.backpressure = app.get(BackpressureService, { strict: false });
     const dispatch = (client: WebSocket, data: RawData, isBinary: boolean) => this.dispatch(client, data, isBinary);
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatch(this, data, isBinary);
@@ -72,6 +76,9 @@ export class LifelineWsAdapter extends WsAdapter {
       // The registry is the one list of clients. ws's own Set would cost every
       // connection an entry and a 'close' closure, for nothing.
       clientTracking: false,
+      // HeartbeatService answers protocol pings itself, against the client's
+      // rate limit: ws would answer every one (100k pongs/s to one client).
+      autoPong: false,
     }) as WebSocketServer;
   }
 
@@ -193,6 +200,11 @@ export class LifelineWsAdapter extends WsAdapter {
     }
   }
 
+  /** Replies go through the one send path, so a client that never reads cannot pile them up. */
+  private reply(record: ClientRecord, message: unknown): void {
+    this.backpressure.send(record, JSON.stringify(message));
+  }
+
   private dispatch(client: WebSocket, raw: RawData, isBinary: boolean): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
@@ -207,7 +219,7 @@ export class LifelineWsAdapter extends WsAdapter {
       if (rate === 'flooding') {
         void this.lifecycle.disconnect(record, 'rate_limited', CloseCodes.policyViolation, 'rate_limited');
       } else {
-        send(client, { event: 'error', data: { code: 'rate_limited', message: 'too many messages; slow down' } });
+        this.reply(record, errorFrame('rate_limited', 'too many messages; slow down'));
       }
       return;
     }
@@ -222,12 +234,12 @@ export class LifelineWsAdapter extends WsAdapter {
       result = responsesOf(callback(frame.data, frame.event));
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
-      return send(client, errorFrame('bad_request', e.message, e.event));
+      return this.reply(record, errorFrame(e.code, e.message, e.event));
     }
     result.pipe(filter((response) => response !== undefined && response !== null)).subscribe({
-      next: (response) => send(client, response),
+      next: (response) => this.reply(record, response),
       // The interceptor turns handler errors into frames; this is the backstop.
-      error: () => send(client, errorFrame('internal_error', 'the server failed to handle this message', event)),
+      error: () => this.reply(record, errorFrame('internal_error', 'the server failed to handle this message', event)),
     });
   }
 }
@@ -242,9 +254,6 @@ function textOf(raw: RawData): string {
   return Buffer.from(raw).toString('utf8');
 }
 
-function send(client: WebSocket, message: unknown): void {
-  if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
-}
 
 function writeRefusal(socket: Duplex, refusal: Refusal): void {
   if (socket.destroyed) return;

@@ -20,8 +20,16 @@ describe('resolveLifelineOptions', () => {
       slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
       handshakeTimeoutMs: 10_000,
       allowBinary: false,
+      maxSubscriptionsPerClient: 1000,
+      requireOrigin: false,
       presence: { graceMs: 5_000, batchMs: 1_000 },
     });
+  });
+
+  it('refuses a slow-consumer hard limit below the soft one', () => {
+    expect(() =>
+      resolveLifelineOptions({ slowConsumer: { maxBufferedBytes: 4096, graceMs: 100, hardLimitBytes: 1024 } }),
+    ).toThrow('slowConsumer.hardLimitBytes (1024) must not be below slowConsumer.maxBufferedBytes (4096)');
   });
 
   it('keeps the values it is given and fills in the rest', () => {

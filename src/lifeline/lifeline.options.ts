@@ -35,11 +35,21 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
     'slowConsumer.maxBufferedBytes': resolved.slowConsumer.maxBufferedBytes,
     'slowConsumer.graceMs': resolved.slowConsumer.graceMs,
     handshakeTimeoutMs: resolved.handshakeTimeoutMs,
+    maxSubscriptionsPerClient: resolved.maxSubscriptionsPerClient,
+    ...(resolved.slowConsumer.hardLimitBytes !== undefined && {
+      'slowConsumer.hardLimitBytes': resolved.slowConsumer.hardLimitBytes,
+    }),
   };
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value <= 0) {
       throw new Error(`LifelineModule: ${key} must be a positive number (got ${String(value)})`);
     }
+  }
+  const { maxBufferedBytes, hardLimitBytes } = resolved.slowConsumer;
+  if (hardLimitBytes !== undefined && hardLimitBytes < maxBufferedBytes) {
+    throw new Error(
+      `LifelineModule: slowConsumer.hardLimitBytes (${hardLimitBytes}) must not be below slowConsumer.maxBufferedBytes (${maxBufferedBytes})`,
+    );
   }
   const { graceMs, batchMs } = resolved.presence;
   if (!Number.isFinite(graceMs) || graceMs < 0) {

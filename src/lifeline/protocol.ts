@@ -2,7 +2,7 @@ import type { WsResponse } from '@nestjs/websockets';
 import { z } from 'zod';
 
 /** Error codes a client can receive in an `error` frame. */
-export type ErrorCode = 'bad_request' | 'internal_error';
+export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions';
 
 export interface ErrorFrameData {
   code: ErrorCode;
@@ -16,6 +16,8 @@ export class ProtocolError extends Error {
   constructor(
     message: string,
     readonly event?: string,
+    /** The error frame's code. */
+    readonly code: ErrorCode = 'bad_request',
   ) {
     super(message);
     this.name = 'ProtocolError';

@@ -41,3 +41,28 @@ describe('MetricsService: round trips of a sweep', () => {
     expect(await rttCount(metrics)).toBe(samples.length);
   });
 });
+
+describe('MetricsService: event-loop delay', () => {
+  it('a 300 ms stall shows in lifeline_event_loop_delay_seconds and _max_seconds', async () => {
+    const metrics = new MetricsService(clients, backpressure);
+    try {
+      // Let the monitor take a sample or two, then block the loop.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // a stall, as a large synchronous cleanup would cause
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const text = await metrics.metrics();
+      const max = Number(/^lifeline_event_loop_delay_max_seconds (\S+)$/m.exec(text)?.[1]);
+      const over = Number(/^lifeline_event_loop_delay_seconds_bucket\{le="0.25"\} (\d+)$/m.exec(text)?.[1]);
+      const count = Number(/^lifeline_event_loop_delay_seconds_count (\d+)$/m.exec(text)?.[1]);
+      // One window saw the stall (≥ 0.25 s), so fewer observations sit at or under 0.25 s than were made.
+      expect(count).toBeGreaterThanOrEqual(1);
+      expect(over).toBeLessThan(count);
+      expect(Number.isFinite(max)).toBe(true);
+    } finally {
+      metrics.onModuleDestroy();
+    }
+  });
+});

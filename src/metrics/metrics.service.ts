@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -15,6 +15,7 @@ import {
   type SweepEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
+import { EventLoopDelayMetric } from './event-loop-delay';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
 /** Round trips observed per turn of the event loop (well under a millisecond's work). */
@@ -36,8 +37,9 @@ const REJECTION_REASONS: readonly RejectionReason[] = [
  * prom-client's global one), so several apps can live in one process.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
+  private readonly eventLoopDelay = new EventLoopDelayMetric(this.registry);
 
   private readonly connections = new Counter({
     name: 'lifeline_connections_total',
@@ -222,6 +224,10 @@ export class MetricsService {
   @OnEvent(LifelineEvents.rateLimited)
   onRateLimited(): void {
     this.rateLimited.inc();
+  }
+
+  onModuleDestroy(): void {
+    this.eventLoopDelay.stop();
   }
 
   metrics(): Promise<string> {

@@ -78,7 +78,7 @@ export class CleanupExceptionInterceptor implements NestInterceptor {
   private containHandler(socket: WebSocket, event: string, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(
       catchError((err: unknown) => {
-        if (err instanceof ProtocolError) return of(errorFrame('bad_request', err.message, event));
+        if (err instanceof ProtocolError) return of(errorFrame(err.code, err.message, event));
         if (err instanceof WsException) return of(errorFrame('bad_request', describe(err), event));
         this.logger.error({
           msg: 'message handler failed',

@@ -36,6 +36,12 @@ export interface ClientRecord {
   rttMs: number;
   /** performance.now() when the outstanding ping was sent; NaN when none is (heartbeat's field). */
   pingSentAt: number;
+  /**
+   * Payload of the outstanding ping, which its pong must echo (heartbeat's
+   * field): an unsolicited or stale pong answers nothing. Shared by every
+   * ping of one sweep, so it costs a reference, not a buffer, per client.
+   */
+  pingToken: Buffer | undefined;
   /** Close code seen on the socket's 'close' event, if it has closed. */
   closeCode: number | undefined;
   /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */

@@ -28,6 +28,13 @@ export const DISCONNECT_REASONS = [
   'slow_consumer',
   /** Cluster mode: the node holding the client stopped renewing its lease. */
   'node_lost',
+  /**
+   * A message in more than 16,384 fragments (or 262,144 buffered chunks),
+   * ws's bounds on what one message may cost to reassemble (close 1008).
+   */
+  'too_many_fragments',
+  /** A frame that breaks RFC 6455: bad opcode, unmasked, RSV bits, bad close code… (close 1002). */
+  'protocol_error',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

@@ -41,13 +41,25 @@ export interface SlowConsumerOptions {
   maxBufferedBytes: number;
   /** ...for longer than this is terminated as `slow_consumer`. */
   graceMs: number;
+  /**
+   * Past this many buffered bytes a client is terminated at once, grace or
+   * not: memory per client stays at most this plus one message. Default 4 ×
+   * maxBufferedBytes; must not be below it.
+   */
+  hardLimitBytes?: number;
 }
 
 export interface LifelineLimitOptions {
   /** Who may connect. Default `{ mode: 'none' }`. */
   auth?: AuthOptions;
-  /** Accepted `Origin` header values; empty or absent accepts any. */
+  /**
+   * Accepted `Origin` header values; empty or absent accepts any. Checked
+   * when a request carries an Origin (browsers always do); a request without
+   * one (native apps, servers) goes on to authentication unless requireOrigin.
+   */
   allowedOrigins?: string[];
+  /** Refuse (403) a request without an Origin header when allowedOrigins is set. Default false. */
+  requireOrigin?: boolean;
   /** Upgrades beyond this many clients get HTTP 503. Default: open-file limit minus a reserve. */
   maxClients?: number;
   /** Largest accepted frame; a larger one closes the connection with 1009. Default 1 MiB. */
@@ -59,6 +71,8 @@ export interface LifelineLimitOptions {
   handshakeTimeoutMs?: number;
   /** Accept binary frames (as JSON text). Default false: close with 1003. */
   allowBinary?: boolean;
+  /** Topics one client may be subscribed to at once; more get `too_many_subscriptions`. Default 1000. */
+  maxSubscriptionsPerClient?: number;
 }
 
 export type ResolvedLifelineOptions = Required<Omit<LifelineModuleOptions, keyof LifelineLimitOptions>> &

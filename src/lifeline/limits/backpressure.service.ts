@@ -16,26 +16,44 @@ import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.int
 
 const CHECK_NAME = 'lifeline:slow-consumers';
 
+/** Which limit ended a slow consumer: the hard ceiling at once, or the soft one after the grace period. */
+export type SlowConsumerLimit = 'hard' | 'grace';
+
 /**
- * Bounds what a client that stops reading can cost. Every fan-out send goes
- * through send(): a client whose send buffer is above the limit is flagged;
- * it keeps receiving (a brief stall loses nothing), but if it is still over
- * the limit after the grace period it is terminated as `slow_consumer`.
- * Memory per client is thus bounded by the limit plus what the grace period
- * lets through. Only flagged clients are checked, so the timer costs nothing
- * while everyone keeps up.
+ * Bounds what a client that stops reading can cost. EVERY frame the server
+ * sends to a client goes through send(): the welcome, replies (pong, error,
+ * subscribed…), fan-out, replay, presence diffs, direct frames. Control
+ * frames (protocol pongs) are checked with admitControl().
+ *
+ * - Over the soft limit (`maxBufferedBytes`) a client is flagged; it keeps
+ *   receiving (a brief stall loses nothing), and if it is still over the
+ *   limit after the grace period it is terminated as `slow_consumer`.
+ * - Over the hard limit (`hardLimitBytes`, default 4 × soft) it is
+ *   terminated at once, before anything more is queued for it. So memory per
+ *   client is at most the hard limit plus one message, whatever the client
+ *   sends or how many publishers it has.
+ *
+ * Only flagged clients are checked by the timer, so it costs nothing while
+ * everyone keeps up.
  */
 @Injectable()
 export class BackpressureService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Lifeline');
   private readonly flagged = new Set<ClientRecord>();
+  private readonly softLimit: number;
+  private readonly hardLimit: number;
+  /** Clients terminated by each limit since start. */
+  readonly terminated = { hard: 0, grace: 0 };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
     private readonly registry: ClientRegistryService,
     private readonly cleanup: CleanupPipeline,
     private readonly scheduler: SchedulerRegistry,
-  ) {}
+  ) {
+    this.softLimit = options.slowConsumer.maxBufferedBytes;
+    this.hardLimit = options.slowConsumer.hardLimitBytes ?? 4 * this.softLimit;
+  }
 
   onApplicationBootstrap(): void {
     const every = Math.max(10, Math.min(1000, Math.floor(this.options.slowConsumer.graceMs / 4)));
@@ -51,11 +69,37 @@ export class BackpressureService implements OnApplicationBootstrap, BeforeApplic
     return this.flagged.size;
   }
 
-  /** Sends a text frame to a live client; false if its socket is not open. */
+  /** The send-buffer ceiling past which a client is terminated at once. */
+  get hardLimitBytes(): number {
+    return this.hardLimit;
+  }
+
+  /**
+   * Sends a text frame to a live client. False if its socket is not open, or
+   * if it is over the hard limit (it is then terminated, nothing is queued).
+   */
   send(record: ClientRecord, frame: string): boolean {
     const { socket } = record;
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    if (socket.bufferedAmount > this.options.slowConsumer.maxBufferedBytes) {
+    if (socket.readyState !== WebSocket.OPEN || !this.admit(record)) return false;
+    socket.send(frame);
+    return true;
+  }
+
+  /**
+   * The same limits for a control frame the caller is about to write (a
+   * protocol pong): true if it may be sent.
+   */
+  admitControl(record: ClientRecord): boolean {
+    return record.socket.readyState === WebSocket.OPEN && this.admit(record);
+  }
+
+  private admit(record: ClientRecord): boolean {
+    const buffered = record.socket.bufferedAmount;
+    if (buffered > this.softLimit) {
+      if (buffered > this.hardLimit) {
+        this.terminate(record, 'hard', buffered, Number.NaN);
+        return false;
+      }
       if (record.backpressureSince === undefined) {
         record.backpressureSince = performance.now();
         this.flagged.add(record);
@@ -64,30 +108,43 @@ export class BackpressureService implements OnApplicationBootstrap, BeforeApplic
       record.backpressureSince = undefined;
       this.flagged.delete(record);
     }
-    socket.send(frame);
     return true;
   }
 
   /** Terminates flagged clients that stayed over the limit past the grace period. */
   check(now = performance.now()): void {
-    const { maxBufferedBytes, graceMs } = this.options.slowConsumer;
+    const { graceMs } = this.options.slowConsumer;
     for (const record of this.flagged) {
       const since = record.backpressureSince;
+      const buffered = record.socket.bufferedAmount;
       if (!this.registry.has(record.id) || since === undefined) {
         this.flagged.delete(record);
-      } else if (record.socket.bufferedAmount <= maxBufferedBytes) {
+      } else if (buffered <= this.softLimit) {
         record.backpressureSince = undefined;
         this.flagged.delete(record);
-      } else if (now - since >= graceMs) {
-        this.flagged.delete(record);
-        this.logger.log({
-          msg: 'slow consumer terminated',
-          clientId: record.id,
-          bufferedBytes: record.socket.bufferedAmount,
-          overLimitMs: Math.round(now - since),
-        });
-        void this.cleanup.run(record, 'slow_consumer');
+      } else if (buffered > this.hardLimit || now - since >= graceMs) {
+        this.terminate(record, buffered > this.hardLimit ? 'hard' : 'grace', buffered, now - since);
       }
     }
+  }
+
+  /**
+   * Cuts the connection now: its queued bytes are dropped with the socket
+   * rather than held until the pipeline's terminate step. The cleanup runs
+   * first, so the reason is `slow_consumer`, not the close that follows.
+   */
+  private terminate(record: ClientRecord, limit: SlowConsumerLimit, bufferedBytes: number, overLimitMs: number): void {
+    this.flagged.delete(record);
+    if (this.cleanup.isClosing(record)) return;
+    this.terminated[limit]++;
+    this.logger.log({
+      msg: 'slow consumer terminated',
+      clientId: record.id,
+      limit,
+      bufferedBytes,
+      ...(limit === 'hard' ? { hardLimitBytes: this.hardLimit } : { overLimitMs: Math.round(overLimitMs) }),
+    });
+    void this.cleanup.run(record, 'slow_consumer');
+    record.socket.terminate();
   }
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RawData, WebSocket } from 'ws';
 import { waitFor } from '../../../test/support/wait';
@@ -47,12 +48,14 @@ describe('TopicsService (real registry, real sockets)', () => {
     await loop.close();
   });
 
-  it('subscribe attaches a registry resource named topic:<t>', async () => {
+  it('the first subscribe attaches one registry resource, "topics", for all of the client\'s subscriptions', async () => {
     const { record } = await join();
     expect(topics.subscribe(record, 'news')).toBe(true);
-    expect(resourceNames(record)).toEqual(['topic:news']);
+    expect(topics.subscribe(record, 'sport')).toBe(true);
+    expect(resourceNames(record)).toEqual(['topics']);
+    expect(topics.subscriptionsOf(record)).toEqual(['news', 'sport']);
     expect(topics.subscriberCount('news')).toBe(1);
-    expect(topics.topicCount).toBe(1);
+    expect(topics.topicCount).toBe(2);
   });
 
   it('subscribe is idempotent: one entry, one resource, no duplicate-resource error', async () => {
@@ -60,7 +63,8 @@ describe('TopicsService (real registry, real sockets)', () => {
     expect(topics.subscribe(record, 'news')).toBe(true);
     expect(topics.subscribe(record, 'news')).toBe(true);
     expect(topics.subscriberCount('news')).toBe(1);
-    expect(resourceNames(record)).toEqual(['topic:news']);
+    expect(resourceNames(record)).toEqual(['topics']);
+    expect(topics.subscriptionCount(record)).toBe(1);
   });
 
   it('counts subscribers per topic and topics with subscribers', async () => {
@@ -73,7 +77,7 @@ describe('TopicsService (real registry, real sockets)', () => {
     expect(topics.subscriberCount('sport')).toBe(1);
     expect(topics.subscriberCount('weather')).toBe(0);
     expect(topics.topicCount).toBe(2);
-    expect(resourceNames(b.record)).toEqual(['topic:news', 'topic:sport']);
+    expect(topics.subscriptionsOf(b.record)).toEqual(['news', 'sport']);
   });
 
   it('unsubscribe detaches the resource and removes the entry; a second call is harmless', async () => {
@@ -82,12 +86,12 @@ describe('TopicsService (real registry, real sockets)', () => {
     topics.subscribe(record, 'sport');
 
     topics.unsubscribe(record, 'news');
-    expect(resourceNames(record)).toEqual(['topic:sport']);
+    expect(topics.subscriptionsOf(record)).toEqual(['sport']);
     expect(topics.subscriberCount('news')).toBe(0);
     expect(topics.topicCount).toBe(1);
 
     expect(() => topics.unsubscribe(record, 'news')).not.toThrow();
-    expect(resourceNames(record)).toEqual(['topic:sport']);
+    expect(topics.subscriptionsOf(record)).toEqual(['sport']);
   });
 
   it('can subscribe again after unsubscribing', async () => {
@@ -95,8 +99,69 @@ describe('TopicsService (real registry, real sockets)', () => {
     topics.subscribe(record, 'news');
     topics.unsubscribe(record, 'news');
     expect(topics.subscribe(record, 'news')).toBe(true);
-    expect(resourceNames(record)).toEqual(['topic:news']);
+    expect(resourceNames(record)).toEqual(['topics']);
     expect(topics.subscriberCount('news')).toBe(1);
+  });
+
+  it('refuses a subscription past maxSubscriptionsPerClient with too_many_subscriptions, changing nothing', async () => {
+    topics = new TopicsService(registry, undefined, undefined, resolveLifelineOptions({ maxSubscriptionsPerClient: 2 }));
+    const { record } = await join();
+    topics.subscribe(record, 'a');
+    topics.subscribe(record, 'b');
+    let refusal: unknown;
+    try {
+      topics.subscribe(record, 'c');
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toMatchObject({ code: 'too_many_subscriptions', event: 'subscribe', message: expect.stringContaining('at most 2') });
+    expect(topics.subscribe(record, 'b')).toBe(true); // already held: not refused
+    expect(topics.subscriberCount('c')).toBe(0);
+    topics.unsubscribe(record, 'a');
+    expect(topics.subscribe(record, 'c')).toBe(true);
+    expect(topics.subscriptionsOf(record)).toEqual(['b', 'c']);
+  });
+
+  it('subscribe and unsubscribe cost the same at 20,000 subscriptions as at the first (O(1))', async () => {
+    topics = new TopicsService(registry, undefined, undefined, resolveLifelineOptions({ maxSubscriptionsPerClient: 30_000 }));
+    const { record } = await join();
+    const timeBatch = (from: number) => {
+      const started = performance.now();
+      for (let i = from; i < from + 1000; i++) topics.subscribe(record, `t${i}`);
+      return performance.now() - started;
+    };
+    timeBatch(0); // warm-up
+    const early = timeBatch(1000);
+    for (let i = 2000; i < 20_000; i += 1000) timeBatch(i);
+    const late = timeBatch(20_000);
+    // O(n) per call (the old per-topic resources) made the late batch ~20x the early one.
+    expect(late).toBeLessThan(early * 4 + 5);
+    const started = performance.now();
+    for (let i = 20_000; i < 21_000; i++) topics.unsubscribe(record, `t${i}`);
+    expect(performance.now() - started).toBeLessThan(early * 4 + 5);
+  });
+
+  it('releasing 20,000 subscriptions yields to the event loop: no stretch longer than a few ms', async () => {
+    topics = new TopicsService(registry, undefined, undefined, resolveLifelineOptions({ maxSubscriptionsPerClient: 20_000 }));
+    const { record } = await join();
+    const other = await join();
+    for (let i = 0; i < 20_000; i++) topics.subscribe(record, `t${i}`);
+    topics.subscribe(other.record, 't7');
+    registry.unregister(record.id);
+    const [resource] = registry.takeResources(record);
+    let turns = 0;
+    const counter = setInterval(() => turns++, 0);
+    const started = performance.now();
+    const released = resource.dispose();
+    const firstStretchMs = performance.now() - started;
+    await released;
+    clearInterval(counter);
+    // Sliced: the first stretch is about a millisecond, and timers ran in between.
+    expect(firstStretchMs).toBeLessThan(50);
+    expect(turns).toBeGreaterThan(0);
+    expect(topics.topicCount).toBe(1);
+    expect(topics.subscriberCount('t7')).toBe(1);
+    expect(topics.subscriptionCount(record)).toBe(0);
   });
 
   it('publish sends the exact frame to each live subscriber, serialising once, and returns the count', async () => {

@@ -1,12 +1,21 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
+import { DEFAULT_OPTIONS, LIFELINE_OPTIONS } from '../constants';
 import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
 import { BackpressureService } from '../limits/backpressure.service';
+import { ProtocolError } from '../protocol';
 
-const resourceName = (topic: string) => `topic:${topic}`;
+/** The one registry resource that holds all of a client's subscriptions. */
+export const TOPICS_RESOURCE = 'topics';
+/** A release of more subscriptions than this yields to the event loop every RELEASE_SLICE_MS. */
+const RELEASE_SYNC_MAX = 256;
+const RELEASE_SLICE_MS = 1;
 
 function sendIfOpen(client: ClientRecord, frame: string): boolean {
   if (client.socket.readyState !== WebSocket.OPEN) return false;
@@ -44,13 +53,20 @@ export interface TopicBus {
 
 /**
  * Topic subscriptions, kept as a per-client resource like any extension's:
- * each subscription attaches a disposer to the client, so the cleanup
- * pipeline removes it on every disconnect path.
+ * a client's first subscription attaches one `topics` resource holding the
+ * set of its topics, so the cleanup pipeline removes them all on every
+ * disconnect path. Subscribe and unsubscribe are O(1) (a Set each way,
+ * never a walk over the client's resources), a client holds at most
+ * `maxSubscriptionsPerClient`, and releasing many subscriptions yields to
+ * the event loop every millisecond, so no disconnect stalls the heartbeat.
  */
 @Injectable()
 export class TopicsService {
   private readonly logger = new Logger('Lifeline');
   private readonly subscribers = new Map<string, Set<ClientRecord>>();
+  /** Each client's topics; weak, so a record the pipeline has let go of is not kept. */
+  private readonly topicsOf = new WeakMap<ClientRecord, Set<string>>();
+  private readonly maxPerClient: number;
   private bus: TopicBus | undefined;
   /** Fan-outs waiting for a later turn, [topic, frame], oldest at pendingHead. */
   private pending: [string, string][] = [];
@@ -70,15 +86,34 @@ export class TopicsService {
     @Optional() @Inject(EventEmitter2) private readonly events?: EventEmitter2,
     /** Watches for slow consumers; optional so specs can use the service alone. */
     @Optional() private readonly backpressure?: BackpressureService,
-  ) {}
+    @Optional() @Inject(LIFELINE_OPTIONS) options?: ResolvedLifelineOptions,
+  ) {
+    this.maxPerClient = options?.maxSubscriptionsPerClient ?? DEFAULT_OPTIONS.maxSubscriptionsPerClient;
+  }
 
-  /** Idempotent. Returns false if the client is no longer live. */
+  /**
+   * Idempotent. Returns false if the client is no longer live. Throws a
+   * ProtocolError `too_many_subscriptions` when the client already holds
+   * `maxSubscriptionsPerClient` topics (nothing changes).
+   */
   subscribe(client: ClientRecord, topic: string): boolean {
     if (!this.registry.has(client.id)) return false;
-    if (this.subscribers.get(topic)?.has(client)) return true;
-    if (!this.registry.attach(client.id, resourceName(topic), () => this.remove(topic, client))) {
-      return false;
+    let mine = this.topicsOf.get(client);
+    if (mine?.has(topic)) return true;
+    if (!mine) {
+      const created = new Set<string>();
+      if (!this.registry.attach(client.id, TOPICS_RESOURCE, () => this.releaseAll(client, created))) return false;
+      this.topicsOf.set(client, created);
+      mine = created;
     }
+    if (mine.size >= this.maxPerClient) {
+      throw new ProtocolError(
+        `at most ${this.maxPerClient} subscriptions per client; unsubscribe from one first`,
+        'subscribe',
+        'too_many_subscriptions',
+      );
+    }
+    mine.add(topic);
     let set = this.subscribers.get(topic);
     if (!set) {
       set = new Set();
@@ -91,8 +126,54 @@ export class TopicsService {
 
   /** Idempotent. */
   unsubscribe(client: ClientRecord, topic: string): void {
-    this.registry.detach(client.id, resourceName(topic));
+    const mine = this.topicsOf.get(client);
+    if (!mine?.delete(topic)) return;
+    if (mine.size === 0) {
+      // Nothing left to release: the client holds no resource for topics.
+      this.topicsOf.delete(client);
+      this.registry.detach(client.id, TOPICS_RESOURCE);
+    }
     this.remove(topic, client);
+  }
+
+  /** The topics a client is subscribed to. */
+  subscriptionsOf(client: ClientRecord): string[] {
+    return [...(this.topicsOf.get(client) ?? [])];
+  }
+
+  /** How many topics a client is subscribed to. */
+  subscriptionCount(client: ClientRecord): number {
+    return this.topicsOf.get(client)?.size ?? 0;
+  }
+
+  /**
+   * The `topics` resource's disposer: ends every subscription of a departed
+   * client. A few are ended at once; many (up to maxSubscriptionsPerClient)
+   * in slices of RELEASE_SLICE_MS with a yield to the event loop between
+   * them, like the heartbeat's sweep. Meanwhile the client is unregistered,
+   * so no fan-out sends to it.
+   */
+  private releaseAll(client: ClientRecord, mine: Set<string>): void | Promise<void> {
+    this.topicsOf.delete(client);
+    if (mine.size <= RELEASE_SYNC_MAX) {
+      for (const topic of mine) this.remove(topic, client);
+      mine.clear();
+      return;
+    }
+    return this.releaseInSlices(client, mine);
+  }
+
+  private async releaseInSlices(client: ClientRecord, mine: Set<string>): Promise<void> {
+    let sliceStart = performance.now();
+    let done = 0;
+    for (const topic of mine) {
+      this.remove(topic, client);
+      if (++done % 32 === 0 && performance.now() - sliceStart >= RELEASE_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+    mine.clear();
   }
 
   /**

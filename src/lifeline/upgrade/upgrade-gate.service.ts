@@ -23,8 +23,10 @@ const RETRY_AFTER_S = '5';
 
 /**
  * Decides, before the upgrade, whether a request may become a client:
- * shutdown → 503, capacity → 503 + Retry-After, origin → 403,
- * authentication → 401, the gateway's guards → 403 (or their HttpException).
+ * authentication → 401 (first: a bad token is 401 whatever else is wrong),
+ * shutdown → 503, capacity → 503 + Retry-After, an Origin that is present
+ * and not allowed → 403 (a missing one only with requireOrigin), the
+ * gateway's guards → 403 (or their HttpException).
  * A refused request never reaches the gateway or the registry, and is logged
  * below error level: refusals are expected traffic, not faults.
  */
@@ -46,24 +48,38 @@ export class UpgradeGate {
   }
 
   /**
-   * Checks a request. On admission the caller must call `settled()` once the
-   * upgrade finished or failed, so the capacity count stays exact.
+   * The gate's decision without the guards, and without recording anything:
+   * a refusal `{status, reason, message, headers?}`, or who the client is.
+   * In order: authentication (401: a missing or bad token is 401 whatever
+   * else is wrong), shutdown (503), capacity (503 + Retry-After), origin
+   * (403). Reusable by any path that must refuse in another form (e.g. a
+   * close code after accepting).
    */
-  async admit(request: IncomingMessage): Promise<Admission | Refusal> {
+  check(request: IncomingMessage): Refusal | Admission {
+    const auth = authenticate(request, this.options.auth, this.digests);
+    if (!auth.ok) return refusal(401, 'unauthorized', auth.message);
     if (!this.lifecycle.accepting) {
-      return this.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': RETRY_AFTER_S });
+      return refusal(503, 'shutting_down', 'server shutting down', { 'Retry-After': RETRY_AFTER_S });
     }
     if (this.registry.size + this.pending >= this.options.maxClients) {
-      return this.refuse(request, 503, 'capacity', `server at capacity (${this.options.maxClients} clients)`, {
+      return refusal(503, 'capacity', `server at capacity (${this.options.maxClients} clients)`, {
         'Retry-After': RETRY_AFTER_S,
       });
     }
-    const { allowedOrigins } = this.options;
-    if (allowedOrigins.length > 0 && !allowedOrigins.includes(request.headers.origin ?? '')) {
-      return this.refuse(request, 403, 'forbidden_origin', 'origin not allowed');
-    }
-    const auth = authenticate(request, this.options.auth, this.digests);
-    if (!auth.ok) return this.refuse(request, 401, 'unauthorized', auth.message);
+    const origin = originRefusal(request.headers.origin, this.options.allowedOrigins, this.options.requireOrigin);
+    if (origin) return origin;
+    return { userId: auth.userId };
+  }
+
+  /**
+   * Checks a request (check(), then the gateway's guards) and records a
+   * refusal. On admission the caller must call `settled()` once the upgrade
+   * finished or failed, so the capacity count stays exact.
+   */
+  async admit(request: IncomingMessage): Promise<Admission | Refusal> {
+    const checked = this.check(request);
+    if (isRefusal(checked)) return this.record(request, checked);
+    const auth = checked;
 
     this.pending++;
     let admitted = false;
@@ -102,18 +118,42 @@ export class UpgradeGate {
     message: string,
     headers?: Record<string, string>,
   ): Refusal {
+    return this.record(request, refusal(status, reason, message, headers));
+  }
+
+  /** Logs and emits a refusal (lifeline_rejections_total); returns it. */
+  record(request: IncomingMessage, refused: Refusal): Refusal {
+    const { status, reason, message } = refused;
     const event: UpgradeRejectedEvent = { reason, status, remoteAddress: request.socket.remoteAddress };
     // Refusals come in floods (capacity, bad tokens): skip the line when it is off.
     if (isLogEnabled(this.logger, 'log')) {
       this.logger.log({ msg: 'upgrade refused', reason, status, remoteAddress: event.remoteAddress, message });
     }
     this.events.emit(LifelineEvents.upgradeRejected, event);
-    return { status, reason, message, ...(headers && { headers }) };
+    return refused;
   }
 }
 
 export function isRefusal(value: Admission | Refusal): value is Refusal {
   return 'status' in value;
+}
+
+function refusal(status: number, reason: RejectionReason, message: string, headers?: Record<string, string>): Refusal {
+  return { status, reason, message, ...(headers && { headers }) };
+}
+
+/**
+ * The origin rule (as gorilla/websocket and NATS have it): a request that
+ * carries an Origin must carry an allowed one; a request without one (a
+ * native app, a server: only browsers send it, and they always do) goes on
+ * to authentication, unless `requireOrigin`. No allowlist: any origin.
+ */
+export function originRefusal(origin: string | undefined, allowed: readonly string[], required: boolean): Refusal | undefined {
+  if (origin === undefined) {
+    return required ? refusal(403, 'forbidden_origin', 'an Origin header is required') : undefined;
+  }
+  if (allowed.length > 0 && !allowed.includes(origin)) return refusal(403, 'forbidden_origin', 'origin not allowed');
+  return undefined;
 }
 
 function httpMessage(err: HttpException): string {
