@@ -268,7 +268,7 @@ describe('presence (one node, anonymous connections)', () => {
     await waitFor(() => store.sizes.members === 0, 'every grace ended', GRACE_MS + 5000);
     expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
     await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', 2000);
-    expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, pendingTopics: 0, flushScheduled: false });
+    expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
     expect(await t.metric('lifeline_presence_users')).toBe(0);
     expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 2);
     expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);

@@ -27,7 +27,11 @@ class StoreNode {
     // Only what the store uses of PresenceService.
     const presence = { grace: GRACE, useStore: () => undefined } as unknown as PresenceService;
     this.store = new RedisPresenceStore(options, new ClusterKeys(prefix), this.connection, presence);
-    this.store.bind({ localEntries: () => this.entries.values(), onTopicChange: (c) => this.changes.push(c) });
+    this.store.bind({
+      localEntries: () => this.entries.values(),
+      onTopicChange: (c) => this.changes.push(c),
+      onStoreReset: () => undefined,
+    });
   }
 
   async start(redis: Redis, prefix: string): Promise<this> {

@@ -158,6 +158,7 @@ export class RedisPresenceStore implements PresenceStore, OnModuleInit {
     if (args.length / 3 > SYNC_ENTRIES_MAX) this.logger.warn({ msg: 'large presence rewrite', entries: args.length / 3 });
     try {
       const transitions = transitionsOf(await this.call('sync', args));
+      this.host.onStoreReset();
       this.logger.log({ msg: 'presence share written', node: this.nodeId, entries: args.length / 3 });
       return transitions;
     } catch (err) {

@@ -13,7 +13,11 @@ describe('MemoryPresenceStore', () => {
     now = 1_000_000;
     changes = [];
     store = new MemoryPresenceStore(GRACE, () => now);
-    const host: PresenceStoreHost = { localEntries: () => [], onTopicChange: (c) => changes.push(c) };
+    const host: PresenceStoreHost = {
+      localEntries: () => [],
+      onTopicChange: (c) => changes.push(c),
+      onStoreReset: () => undefined,
+    };
     store.bind(host);
   });
 

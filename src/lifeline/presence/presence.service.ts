@@ -74,6 +74,14 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private readonly local = new Map<string, LocalConnection>();
   /** Local connections that get a topic's diffs. */
   private readonly watchers = new Map<string, Set<ClientRecord>>();
+  /**
+   * Members of the topics watched here, kept current by the change stream, so
+   * a snapshot costs no store read: a join storm of N to a topic of M would
+   * otherwise read N × M members from the store.
+   */
+  private readonly replicas = new Map<string, Map<string, number>>();
+  /** Replicas being loaded; the changes heard meanwhile are applied on top when the load returns. */
+  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Map<string, number>> }>();
   /** Changes waiting for the next flush: topic → member → since (join) or undefined (leave). Last change wins. */
   private readonly pending = new Map<string, Map<string, number | undefined>>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -170,7 +178,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       entry.topics.add(topic);
       await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
     }
-    return this.snapshot(topic);
+    return snapshotOf(await this.replica(topic));
   }
 
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
@@ -200,7 +208,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     this.emitTransitions(await this.store.apply(ops));
   }
 
+  /** A topic's members: from the replica if the topic is watched here, else from the store. */
   async snapshot(topic: string): Promise<PresenceSnapshot> {
+    if (this.watchers.has(topic)) return snapshotOf(await this.replica(topic));
     const members = (await this.store.members(topic)).map((m) => memberView(m.member, m.since));
     return { members, count: members.length };
   }
@@ -223,10 +233,17 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   }
 
   /** Local bookkeeping sizes, for leak checks. */
-  get sizes(): { connections: number; watchedTopics: number; pendingTopics: number; flushScheduled: boolean } {
+  get sizes(): {
+    connections: number;
+    watchedTopics: number;
+    replicas: number;
+    pendingTopics: number;
+    flushScheduled: boolean;
+  } {
     return {
       connections: this.local.size,
       watchedTopics: this.watchers.size,
+      replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
       flushScheduled: this.flushTimer !== undefined,
     };
@@ -242,6 +259,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** PresenceStoreHost: a topic member joined or left (each change once per node). */
   onTopicChange(change: TopicChange): void {
     if (!this.watchers.has(change.topic)) return;
+    const replica = this.replicas.get(change.topic);
+    if (replica) applyChange(replica, change);
+    else this.loading.get(change.topic)?.changes.push(change);
     let changes = this.pending.get(change.topic);
     if (!changes) {
       changes = new Map();
@@ -251,6 +271,12 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     changes.delete(change.member);
     changes.set(change.member, change.join ? change.since : undefined);
     this.flushTimer ??= setTimeout(this.flush, this.batchMs);
+  }
+
+  /** PresenceStoreHost: replicas are read again from the store when next needed. */
+  onStoreReset(): void {
+    this.replicas.clear();
+    this.loading.clear();
   }
 
   /** Ends graces (and, in a cluster, reaps dead nodes); the one presence timer calls it. */
@@ -299,6 +325,35 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (!set?.delete(record) || set.size > 0) return;
     this.watchers.delete(topic);
     this.pending.delete(topic);
+    // Unwatched, the topic's changes are no longer heard: the replica would go stale.
+    this.replicas.delete(topic);
+    this.loading.delete(topic);
+  }
+
+  private replica(topic: string): Promise<Map<string, number>> {
+    const ready = this.replicas.get(topic);
+    if (ready) return Promise.resolve(ready);
+    const inFlight = this.loading.get(topic);
+    if (inFlight) return inFlight.done;
+    const changes: TopicChange[] = [];
+    const done = this.store.members(topic).then(
+      (stored) => {
+        const replica = new Map(stored.map((m) => [m.member, m.since] as const));
+        // Heard while loading: older ones the store already had end the same (last change wins), newer ones apply.
+        for (const change of changes) applyChange(replica, change);
+        if (this.loading.get(topic)?.done === done) {
+          this.loading.delete(topic);
+          this.replicas.set(topic, replica);
+        }
+        return replica;
+      },
+      (err: unknown) => {
+        if (this.loading.get(topic)?.done === done) this.loading.delete(topic);
+        throw err;
+      },
+    );
+    this.loading.set(topic, { changes, done });
+    return done;
   }
 
   private async applyOps(ops: PresenceOp[]): Promise<void> {
@@ -337,6 +392,17 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     this.failureLogged = true;
     this.logger.warn({ msg, error: errorText(err) });
   }
+}
+
+function applyChange(replica: Map<string, number>, change: TopicChange): void {
+  if (change.join) replica.set(change.member, change.since);
+  else replica.delete(change.member);
+}
+
+function snapshotOf(replica: Map<string, number>): PresenceSnapshot {
+  const members: PresenceMember[] = [];
+  for (const [member, since] of replica) members.push(memberView(member, since));
+  return { members, count: members.length };
 }
 
 function identity(view: PresenceMember): { userId: string | null; clientId?: string } {

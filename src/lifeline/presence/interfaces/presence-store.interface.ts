@@ -55,6 +55,8 @@ export interface LocalPresenceEntry {
 export interface PresenceStoreHost {
   localEntries(): Iterable<LocalPresenceEntry>;
   onTopicChange(change: TopicChange): void;
+  /** The store's state was rebuilt (Redis lost it): changes may have been missed, read members again. */
+  onStoreReset(): void;
 }
 
 /** A member as the store holds it. */
