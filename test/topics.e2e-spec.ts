@@ -30,7 +30,8 @@ describe('topics (real sockets)', () => {
     b.send('unsubscribe', { topic: 'news' });
     expect((await b.next('unsubscribed')).data).toEqual({ topic: 'news' });
     expect(t.topics.subscriberCount('news')).toBe(1);
-    expect(t.registry.get(b.id)?.resources ?? []).toEqual([]);
+    // Nothing of topics left; presence membership lasts as long as the connection.
+    expect((t.registry.get(b.id)?.resources ?? []).map((r) => r.name)).toEqual(['user-presence']);
   });
 
   it('releases subscriptions on every disconnect path', async () => {
