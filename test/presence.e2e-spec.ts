@@ -275,4 +275,25 @@ describe('presence (one node, anonymous connections)', () => {
     // One presence interval, whatever the churn.
     expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);
   }, 60_000);
+
+  it('a failing presence step is contained and counted like any other; the client still goes', async () => {
+    const store = presence.currentStore;
+    const before = await t.metric('lifeline_cleanup_failures_total', { step: 'release' });
+    const client = await t.join();
+    const apply = store.apply.bind(store);
+    const failing = jest.spyOn(store, 'apply').mockImplementation((ops) =>
+      ops.some((op) => op.clientId === client.id && !op.add) ? Promise.reject(new Error('store down')) : apply(ops),
+    );
+    try {
+      client.destroy();
+      await waitFor(() => !t.registry.has(client.id) && t.pipeline.pending === 0, 'client cleaned up');
+      expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(before + 1);
+      expect(t.logs.entries('cleanup step failed')).toEqual(
+        expect.arrayContaining([expect.objectContaining({ clientId: client.id, step: 'release:user-presence', error: 'Error: store down' })]),
+      );
+      expect(await t.metric('lifeline_disconnections_total', { reason: 'connection_lost' })).toBeGreaterThan(0);
+    } finally {
+      failing.mockRestore();
+    }
+  });
 });
