@@ -10,7 +10,7 @@ import { lifelineOptionsFromEnv } from './config/lifeline-options.factory';
 import { AdminModule } from './admin/admin.module';
 import { HealthModule } from './health/health.module';
 import { ClientErrorFilter } from './http/client-error.filter';
-import { type LifelineGateway, LifelineModule } from './lifeline';
+import { type LifelineGateway, LifelineModule, type TopicPolicy } from './lifeline';
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -24,6 +24,8 @@ export interface AppModuleOptions {
   gateway?: Type<LifelineGateway>;
   /** Extra modules, e.g. extensions that attach resources or listen to events. */
   imports?: DynamicModule['imports'];
+  /** Who may subscribe and publish (LifelineModule's `topicPolicy`): a class or an instance. */
+  topicPolicy?: Type<TopicPolicy> | TopicPolicy;
 }
 
 /**
@@ -90,6 +92,7 @@ export class AppModule {
         LifelineModule.forRootAsync({
           isGlobal: true,
           ...(options.gateway && { gateway: options.gateway }),
+          ...(options.topicPolicy && { topicPolicy: options.topicPolicy }),
           inject: [ConfigService],
           useFactory: lifelineOptionsFromEnv,
         }),

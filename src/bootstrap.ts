@@ -1,11 +1,16 @@
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AddressInfo } from 'node:net';
+import { CLUSTER_OPTIONS } from './cluster/cluster.constants';
+import type { ClusterOptions } from './cluster/interfaces/cluster-options.interface';
 import { AppModule, type AppModuleOptions } from './app.module';
 import type { Env } from './config/env.validation';
+import { adminHttpGate } from './admin/admin-http-gate';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './lifeline/json-depth';
 import { AppLogger } from './logging/app-logger';
 
 export interface StartOptions extends AppModuleOptions {
@@ -18,6 +23,9 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     // Errors surface as a rejected promise, not process.abort().
     abortOnError: false,
+    // The JSON parser is registered below, after the operator API's gate, so
+    // an unauthorised request is answered before its body is read.
+    bodyParser: false,
     ...(options.logger ? { logger: options.logger } : { bufferLogs: true }),
   });
   // nestjs-pino's Logger, plus the level check the per-connection lines use.
@@ -25,8 +33,18 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
   app.useWebSocketAdapter(new LifelineWsAdapter(app));
 
   const lifeline = app.get<ResolvedLifelineOptions>(LIFELINE_OPTIONS);
-  // Any JSON value may be published over HTTP; nothing larger than a WebSocket frame may.
-  app.useBodyParser('json', { limit: lifeline.maxPayloadBytes, strict: false });
+  const config = app.get<ConfigService<Env, true>>(ConfigService);
+  const adminToken = config.get('ADMIN_TOKEN', { infer: true });
+  app.use(adminHttpGate({ adminToken, bodyTimeoutMs: config.get('HTTP_BODY_TIMEOUT_MS', { infer: true }) }));
+  // Any JSON value may be published over HTTP; nothing larger than a WebSocket frame may,
+  // nor anything nested deeper than a frame may be.
+  app.useBodyParser('json', {
+    limit: lifeline.maxPayloadBytes,
+    strict: false,
+    verify: (_req: unknown, _res: unknown, body: Buffer) => {
+      if (nestsDeeperThan(body)) throw tooDeep();
+    },
+  });
 
   const api = new DocumentBuilder()
     .setTitle('Lifeline operator API')
@@ -35,7 +53,35 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
     .build();
   SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, api));
 
-  const config = app.get<ConfigService<Env, true>>(ConfigService);
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
+
+  const logger = new Logger('Lifeline');
+  if (adminToken === undefined) {
+    logger.warn({
+      msg: 'ADMIN_TOKEN is unset: the operator API (/clients, /topics) and /docs answer only on loopback; set ADMIN_TOKEN (16+ characters) to serve them to other addresses, with Authorization: Bearer <token>',
+    });
+  }
+  // The last start-up line: where to connect.
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const nodeId = config.get('REDIS_URL', { infer: true }) === undefined ? undefined : app.get<ClusterOptions>(CLUSTER_OPTIONS, { strict: false }).nodeId;
+  const mode = nodeId === undefined ? 'in-memory' : 'cluster';
+  logger.log({
+    msg: `listening on http://${host}:${address.port}, WebSocket ws://${host}:${address.port}${lifeline.path}, ${mode} mode${nodeId === undefined ? '' : `, node ${nodeId}`}`,
+    url: `http://${host}:${address.port}`,
+    websocket: `ws://${host}:${address.port}${lifeline.path}`,
+    mode,
+    ...(nodeId !== undefined && { node: nodeId }),
+  });
   return app;
+}
+
+/** body-parser answers a verify error with its `status` (exposed: the filter turns it into 400). */
+function tooDeep(): Error {
+  return Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), {
+    status: 400,
+    statusCode: 400,
+    expose: true,
+    type: 'entity.too.deep',
+  });
 }

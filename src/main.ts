@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { startApp } from './bootstrap';
+import { NodeIdInUseError } from './cluster/node-lease.service';
 import { EnvValidationError, validateEnv } from './config/env.validation';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -14,7 +15,22 @@ async function main(): Promise<void> {
     process.stderr.write(`lifeline: ${err.message}\n`);
     process.exit(1);
   }
-  const app = await startApp();
+  let app: INestApplication;
+  try {
+    app = await startApp();
+  } catch (err) {
+    // The one start-up failure an operator causes most: say which variable, no stack trace.
+    if (err instanceof NodeIdInUseError) {
+      process.stderr.write(`lifeline: ${err.message}\n`);
+      process.exit(1);
+    }
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
+    const env = validateEnv(process.env);
+    const what = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this process lacks';
+    process.stderr.write(`lifeline: PORT ${env.PORT} on HOST ${env.HOST} ${what} (${String(code)}); set PORT to a free port\n`);
+    process.exit(1);
+  }
 
   // Not app.enableShutdownHooks(): it re-raises the signal after the hooks,
   // so the process would die by SIGTERM (status 143) instead of exiting 0.

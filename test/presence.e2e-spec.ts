@@ -215,6 +215,18 @@ describe('presence (one node)', () => {
     alive.socket.terminate();
   });
 
+  it('presence follows the subscribe permission: a refused subscribe with presence: true joins nothing', async () => {
+    const watcher = await as('wp');
+    await subscribe(watcher, 'open-room');
+    const limited = await t.join({
+      headers: { authorization: `Bearer ${sign({ sub: 'limited', topics: { subscribe: ['open-room'] } }, SECRET, { expiresIn: 300 })}` },
+    });
+    limited.send('subscribe', { topic: 'secret-room', presence: true });
+    expect((await limited.next('error')).data).toMatchObject({ code: 'forbidden', event: 'subscribe', topic: 'secret-room' });
+    expect(((await t.get('/topics/secret-room/presence')).body as { count: number }).count).toBe(0);
+    expect((await subscribe(limited, 'open-room')).presence.members.map((m) => m.userId).sort()).toEqual(['limited', 'wp']);
+  });
+
   it('a bad subscribe body gets an error frame naming the field', async () => {
     const c = await as('bad');
     c.send('subscribe', { topic: 'x', presence: 'yes' });

@@ -1,14 +1,17 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Env } from '../config/env.validation';
+import { isLoopback } from './admin-http-gate';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Protects the operator API with ADMIN_TOKEN (a bearer token) when it is
- * set; without it the API is open, as suits a local or sidecar deployment.
+ * set; without it the API answers loopback clients only (a local or sidecar
+ * deployment). adminHttpGate applies the same rule before the body is read;
+ * this guard keeps it for any app that mounts AdminModule without the gate.
  */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
@@ -20,8 +23,12 @@ export class AdminTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) return true;
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const request = context.switchToHttp().getRequest<Request>();
+    if (!this.expected) {
+      if (isLoopback(request.socket.remoteAddress)) return true;
+      throw new ForbiddenException('the operator API answers only on loopback while ADMIN_TOKEN is unset');
+    }
+    const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     // Digests of equal length, so the comparison time says nothing about the token.
     if (!match || !timingSafeEqual(digest(match[1]), this.expected)) {

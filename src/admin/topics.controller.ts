@@ -33,10 +33,16 @@ export class TopicsController {
     @Headers('content-type') contentType: string | undefined,
     @Body() body: unknown,
   ): { topic: string; recipients: number } {
-    // Without a JSON content type the parser leaves {} behind, which would be published.
-    if (!/^application\/json\b/i.test(contentType ?? '')) {
+    // Exactly what the JSON parser parses (application/json, any parameters): anything
+    // else, even application/json-patch+json, leaves {} behind, which would be published.
+    if (mediaType(contentType) !== 'application/json') {
       throw new UnsupportedMediaTypeException('the body must be JSON (Content-Type: application/json)');
     }
     return { topic, recipients: this.topics.publish(topic, body) };
   }
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
 }

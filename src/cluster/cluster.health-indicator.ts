@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type HealthIndicatorFunction, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { NodeLeaseService } from './node-lease.service';
 import { ClusterPresenceService } from './presence.service';
 import { RedisConnection } from './redis.connection';
 
@@ -17,6 +18,7 @@ export class ClusterHealthIndicator {
     private readonly indicator: HealthIndicatorService,
     private readonly connection: RedisConnection,
     private readonly presence: ClusterPresenceService,
+    private readonly lease: NodeLeaseService,
   ) {}
 
   /** The checks GET /health adds in cluster mode. */
@@ -46,6 +48,8 @@ export class ClusterHealthIndicator {
     if (!this.connection.up) {
       return session.down({ nodes: null, clients: null, message: 'cluster view unavailable without redis' });
     }
+    const conflict = this.lease.nodeIdConflict;
+    if (conflict) return session.down({ nodes: null, clients: null, message: conflict.message });
     try {
       return session.up({ ...(await this.presence.view()) });
     } catch (err) {

@@ -42,6 +42,13 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.lease.start();
     // Registration starts on the connection's 'ready' event; wait for it, bounded.
     if (await this.connection.connect(this.options.refreshMs)) await this.lease.settled();
+    // A duplicate NODE_ID: each node would drop the other's messages as its own echo.
+    const conflict = this.lease.nodeIdConflict;
+    if (conflict) {
+      this.bridge.stop();
+      await this.connection.close();
+      throw conflict;
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_WRITE_CHUNK } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
@@ -7,6 +8,41 @@ import { ClusterPresenceService } from './presence.service';
 import { RedisConnection } from './redis.connection';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Takes or renews the lease only if it is free or already ours:
+ *   KEYS[1] the lease; ARGV[1] our lease value, ARGV[2] the TTL in ms.
+ * Returns 0 if it was free (taken now), 1 if it was ours (renewed), or the
+ * value of whoever else holds it (left alone).
+ */
+export const CLAIM_LEASE_LUA = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if current then return 1 end
+return 0
+`;
+
+/** Another live process holds this node's lease: two nodes share a NODE_ID. */
+export class NodeIdInUseError extends Error {
+  constructor(
+    readonly nodeId: string,
+    readonly holder: string,
+  ) {
+    super(`NODE_ID "${nodeId}" is in use by another live process (${describeHolder(holder)}); give every node its own NODE_ID`);
+    this.name = 'NodeIdInUseError';
+  }
+}
+
+/** `host pid N` from a lease value, or the raw value. */
+function describeHolder(value: string): string {
+  try {
+    const { host, pid } = JSON.parse(value) as { host?: unknown; pid?: unknown };
+    return `host ${String(host)}, pid ${String(pid)}`;
+  } catch {
+    return value;
+  }
+}
 
 /**
  * This node's membership: a lease key with a TTL of NODE_TTL_MS, renewed
@@ -30,6 +66,8 @@ export class NodeLeaseService {
   private syncAgain = false;
   private registered = false;
   private tickFailureLogged = false;
+  /** Set while another process holds this node's lease (a duplicate NODE_ID); cleared once it is ours again. */
+  private conflict: NodeIdInUseError | undefined;
 
   constructor(
     @Inject(CLUSTER_OPTIONS) private readonly options: ClusterOptions,
@@ -38,7 +76,9 @@ export class NodeLeaseService {
     private readonly presence: ClusterPresenceService,
     private readonly reaper: NodeReaper,
   ) {
-    this.leaseValue = JSON.stringify({ host: hostname(), pid: process.pid, since: Date.now() });
+    // The instance id makes the value unique to this process, so a lease held by another process
+    // with the same NODE_ID (same host and pid in another container, even) is told apart.
+    this.leaseValue = JSON.stringify({ host: hostname(), pid: process.pid, since: Date.now(), instance: randomUUID() });
     connection.onReadyEvent(() => void this.sync().catch(() => undefined));
     connection.onDownEvent(() => {
       this.registered = false;
@@ -49,6 +89,11 @@ export class NodeLeaseService {
   /** Whether the last register() or renewal succeeded and no outage began since. */
   get isRegistered(): boolean {
     return this.registered;
+  }
+
+  /** The duplicate-NODE_ID conflict found by the last registration or renewal, if any. */
+  get nodeIdConflict(): NodeIdInUseError | undefined {
+    return this.conflict;
   }
 
   /** Starts the renewal timer (the first registration runs on connect). */
@@ -100,14 +145,10 @@ export class NodeLeaseService {
       if (this.presence.dirty || !this.registered) {
         await this.sync();
       } else {
-        const previous = await this.connection.commands.set(
-          this.keys.lease(this.options.nodeId),
-          this.leaseValue,
-          'PX',
-          this.options.nodeTtlMs,
-          'GET',
-        );
-        if (previous === null) {
+        const previous = await this.claim();
+        if (previous === 'taken') {
+          this.registered = false;
+        } else if (previous === 'free') {
           this.logger.warn({
             msg: 'lease had expired (redis lost it, or this node stalled and was reaped); registering again',
             node: this.options.nodeId,
@@ -130,6 +171,11 @@ export class NodeLeaseService {
     await this.stop();
     if (!this.connection.up) return false;
     const node = this.options.nodeId;
+    if (this.conflict) {
+      // The keys are the other process's now: leave them to it.
+      this.logger.warn({ msg: 'not removing lease and presence: another process holds this NODE_ID', node });
+      return false;
+    }
     try {
       const results = await this.connection.commands
         .multi()
@@ -147,9 +193,35 @@ export class NodeLeaseService {
     }
   }
 
+  /**
+   * Takes or renews the lease unless another process holds it. 'taken'
+   * records the conflict and logs it (once per conflict) at error level.
+   */
+  private async claim(): Promise<'free' | 'ours' | 'taken'> {
+    const node = this.options.nodeId;
+    const reply = await this.connection.commands.eval(CLAIM_LEASE_LUA, 1, this.keys.lease(node), this.leaseValue, this.options.nodeTtlMs);
+    if (reply === 0 || reply === 1) {
+      if (this.conflict) this.logger.log({ msg: 'lease is this node\'s again', node });
+      this.conflict = undefined;
+      return reply === 0 ? 'free' : 'ours';
+    }
+    const holder = String(reply);
+    if (this.conflict?.holder !== holder) {
+      this.conflict = new NodeIdInUseError(node, holder);
+      this.logger.error({ msg: this.conflict.message, node, holder });
+    }
+    return 'taken';
+  }
+
   private async register(): Promise<void> {
     if (!this.connection.up) return;
     const node = this.options.nodeId;
+    // Never over another process's lease: it would take over its presence too.
+    if ((await this.claim()) === 'taken') {
+      this.registered = false;
+      this.presence.dirty = true;
+      return;
+    }
     // Cleared before the snapshot: a write failing after it sets it again.
     this.presence.dirty = false;
     const { clients: entries, subscriptions } = this.presence.snapshot();

@@ -21,6 +21,8 @@ const DEFAULTS = {
   PRESENCE_BATCH_MS: 1_000,
   MAX_SUBSCRIPTIONS_PER_CLIENT: 1000,
   REQUIRE_ORIGIN: false,
+  TOPIC_POLICY: 'open',
+  TOPIC_POLICY_TIMEOUT_MS: 5_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
@@ -93,6 +95,20 @@ describe('validateEnv', () => {
     [{ MAX_PAYLOAD_BYTES: '8' }, 'MAX_PAYLOAD_BYTES: must be a whole number from 16 to 104857600'],
   ])('refuses the hardening setting %p', (raw, message) => {
     expect(rejectionOf(raw).message).toContain(message);
+  });
+
+  it.each([
+    [{ TOPIC_POLICY: 'maybe' }, 'TOPIC_POLICY: must be one of open, closed (got "maybe")'],
+    [{ TOPIC_POLICY_TIMEOUT_MS: '0' }, 'TOPIC_POLICY_TIMEOUT_MS: must be a whole number from 1 to 600000 (got "0")'],
+  ])('refuses the topic permission setting %p', (raw, message) => {
+    expect(rejectionOf(raw).message).toContain(message);
+  });
+
+  it('reads TOPIC_POLICY and TOPIC_POLICY_TIMEOUT_MS', () => {
+    expect(validateEnv({ TOPIC_POLICY: 'closed', TOPIC_POLICY_TIMEOUT_MS: '250' })).toMatchObject({
+      TOPIC_POLICY: 'closed',
+      TOPIC_POLICY_TIMEOUT_MS: 250,
+    });
   });
 
   it('never echoes a credential back in the message', () => {

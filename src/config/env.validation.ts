@@ -17,6 +17,8 @@ const commaList = z
   .transform((v) => v.split(',').map((item) => item.trim()))
   .refine((items) => items.every((item) => item.length > 0), { message: 'must be a comma-separated list without empty items' });
 
+export const TOPIC_POLICIES = ['open', 'closed'] as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -75,6 +77,7 @@ export const envSchema = z
       .default('false')
       .transform((v) => v === 'true'),
     HANDSHAKE_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
+    HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 600_000, 10_000),
     ALLOW_BINARY: z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
@@ -82,6 +85,9 @@ export const envSchema = z
     // Presence (see README "Presence").
     PRESENCE_GRACE_MS: wholeNumber(0, 3_600_000, 5_000),
     PRESENCE_BATCH_MS: wholeNumber(10, 600_000, 1_000),
+    // Topic permissions (see README "Topic permissions").
+    TOPIC_POLICY: z.enum(TOPIC_POLICIES, { message: `must be one of ${TOPIC_POLICIES.join(', ')}` }).default('open'),
+    TOPIC_POLICY_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
     // Cluster mode (see README "Cluster mode"); REDIS_URL unset = in-memory mode.
     REDIS_URL: z
       .string()

@@ -26,6 +26,8 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     allowBinary: get('ALLOW_BINARY'),
     maxSubscriptionsPerClient: get('MAX_SUBSCRIPTIONS_PER_CLIENT'),
     presence: { graceMs: get('PRESENCE_GRACE_MS'), batchMs: get('PRESENCE_BATCH_MS') },
+    defaultTopicPolicy: get('TOPIC_POLICY'),
+    topicPolicyTimeoutMs: get('TOPIC_POLICY_TIMEOUT_MS'),
   };
 }
 

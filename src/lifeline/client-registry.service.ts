@@ -51,6 +51,9 @@ export class ClientRegistryService {
       rateStrikes: 0,
       backpressureSince: undefined,
       resources: undefined,
+      topicClaims: admissionOf(request)?.topicClaims,
+      expiresAt: admissionOf(request)?.expiresAt ?? Number.NaN,
+      frameQueue: undefined,
     };
     this.clients.set(record.id, record);
     (socket as LinkedSocket)[RECORD] = record;

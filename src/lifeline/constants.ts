@@ -22,6 +22,8 @@ export const DEFAULT_OPTIONS = {
   maxSubscriptionsPerClient: 1000,
   requireOrigin: false,
   presence: { graceMs: 5_000, batchMs: 1_000 },
+  defaultTopicPolicy: 'open',
+  topicPolicyTimeoutMs: 5_000,
 } as const;
 
 /** WebSocket close codes Lifeline sends (RFC 6455 section 7.4.1). */

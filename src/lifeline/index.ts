@@ -18,3 +18,16 @@ export { PresenceService } from './presence/presence.service';
 export { MemoryPresenceStore } from './presence/memory-presence.store';
 export * from './presence/interfaces';
 export * from './presence/presence.constants';
+export * from './permissions/interfaces';
+export {
+  TOKEN_EXPIRED_CLOSE_CODE,
+  TOKEN_EXPIRED_CLOSE_REASON,
+  TOKEN_EXPIRY_TIMER_NAME,
+  TOPIC_POLICY,
+} from './permissions/constants';
+export { TopicPermissions, type TopicVerdict } from './permissions/topic-permissions.service';
+export { TopicPolicyGuard } from './permissions/topic-policy.guard';
+export { TopicForbiddenException } from './permissions/topic-forbidden.exception';
+export { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+export { TokenExpiryService } from './permissions/token-expiry.service';
+export { parseTopicClaims, TopicClaimsError } from './permissions/topic-claims';

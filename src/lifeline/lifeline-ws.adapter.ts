@@ -17,6 +17,7 @@ import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
+import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
 import { requestPathname } from './upgrade/request-path';
@@ -49,8 +50,15 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly backpressure: BackpressureService;
   /** TCP connections that have not completed a request yet, with their deadline. */
   private readonly pendingHandshakes = new Map<Socket, number>();
+  /** Kept-alive HTTP connections between requests: deadline, and bytes read when the last response ended. */
+  private readonly keptAlive = new Map<Socket, { deadline: number; bytesRead: number }>();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new MessageHandlers();
+  /** What may wait behind a client's frame in flight: a rate-limit burst, and 4 frames' worth of bytes. */
+  private get frameQueueLimits(): FrameQueueLimits {
+    return (this.queueLimits ??= { frames: this.options.rateLimit.burst, bytes: 4 * this.options.maxPayloadBytes });
+  }
+  private queueLimits: FrameQueueLimits | undefined;
   /** One listener shared by all sockets: the socket is `this`, no closure per client. */
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
@@ -136,8 +144,17 @@ export class LifelineWsAdapter extends WsAdapter {
   private watchHandshakes(httpServer: http.Server): void {
     const timeoutMs = this.options.handshakeTimeoutMs;
     httpServer.on('connection', (socket: Socket) => this.pendingHandshakes.set(socket, performance.now() + timeoutMs));
-    // A plain HTTP request is not a handshake; Node's own timeouts govern it.
-    httpServer.on('request', (request: http.IncomingMessage) => this.pendingHandshakes.delete(request.socket));
+    // A plain HTTP request is not a handshake; Node's own timeouts govern it
+    // while it runs. Once answered, a kept-alive connection waits for its
+    // next request, which may be an upgrade dribbled byte by byte: it gets
+    // the handshake deadline again (an idle one is left to keepAliveTimeout).
+    httpServer.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      this.pendingHandshakes.delete(request.socket);
+      response.once('finish', () => {
+        const { socket } = request;
+        if (!socket.destroyed) this.keptAlive.set(socket, { deadline: performance.now() + timeoutMs, bytesRead: socket.bytesRead });
+      });
+    });
     this.handshakeTimer ??= setInterval(() => this.dropStaleHandshakes(), Math.max(20, Math.floor(timeoutMs / 4)));
     this.handshakeTimer.unref();
   }
@@ -152,18 +169,32 @@ export class LifelineWsAdapter extends WsAdapter {
         socket.destroy();
       }
     }
+    for (const [socket, { deadline, bytesRead }] of this.keptAlive) {
+      if (socket.destroyed) {
+        this.keptAlive.delete(socket);
+      } else if (now >= deadline) {
+        this.keptAlive.delete(socket);
+        // Bytes since the last response, and no complete request: a dribbled one.
+        if (socket.bytesRead > bytesRead) {
+          this.gate.handshakeTimedOut(socket.remoteAddress);
+          socket.destroy();
+        }
+      }
+    }
   }
 
   override async dispose(): Promise<void> {
     if (this.handshakeTimer) clearInterval(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.pendingHandshakes.clear();
+    this.keptAlive.clear();
     await super.dispose();
   }
 
   private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // The upgrade request is complete: from here on the gate decides, promptly.
     this.pendingHandshakes.delete(request.socket);
+    this.keptAlive.delete(request.socket);
     // Errors on a socket we may be refusing must not become unhandled events.
     // A module-level function: a closure here would share this function's
     // context and keep `request` (headers and all) alive for the socket's life.
@@ -205,14 +236,15 @@ export class LifelineWsAdapter extends WsAdapter {
     this.backpressure.send(record, JSON.stringify(message));
   }
 
-  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean): void {
+  private dispatch(client: WebSocket, raw: RawData, isBinary: boolean, queued = false): void {
     const record = this.lifecycle.clientOf(client);
     if (!record) return; // on its way out
     if (isBinary && !this.options.allowBinary) {
       void this.lifecycle.disconnect(record, 'unsupported_data', CloseCodes.unsupportedData, 'binary frames are not accepted');
       return;
     }
-    const rate = takeToken(record, this.options.rateLimit, performance.now());
+    // A queued frame (see FrameOrder below) was rate-counted when it arrived.
+    const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, performance.now());
     if (rate !== 'ok') {
       const event: RateLimitedEvent = { clientId: record.id };
       this.events.emit(LifelineEvents.rateLimited, event);
@@ -223,6 +255,20 @@ export class LifelineWsAdapter extends WsAdapter {
       }
       return;
     }
+    // One frame of a client at a time, in order (see permissions/frame-order.ts).
+    const turn = queued ? 'now' : takeTurn(record, raw, isBinary, this.frameQueueLimits);
+    if (turn === 'queued') return;
+    if (turn === 'full') {
+      this.events.emit(LifelineEvents.rateLimited, { clientId: record.id } satisfies RateLimitedEvent);
+      return this.reply(record, errorFrame('rate_limited', 'too many messages waiting for an earlier one; slow down'));
+    }
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      const next = endTurn(record);
+      if (next) this.dispatch(client, next.raw, next.isBinary, true);
+    };
 
     let event: string;
     let result: Observable<unknown>;
@@ -231,8 +277,9 @@ export class LifelineWsAdapter extends WsAdapter {
       event = frame.event;
       const callback = this.handlers.find(client, frame.event);
       if (!callback) throw new ProtocolError(`unknown event "${frame.event}"`, frame.event);
-      result = responsesOf(callback(frame.data, frame.event));
+      result = responsesOf(callback(frame.data, frame.event)).pipe(inTurn(done));
     } catch (err) {
+      queueMicrotask(done); // after the error frame below
       const e = err instanceof ProtocolError ? err : new ProtocolError('unreadable frame');
       return this.reply(record, errorFrame(e.code, e.message, e.event));
     }

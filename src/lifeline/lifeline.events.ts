@@ -12,6 +12,7 @@ export const LifelineEvents = {
   rateLimited: 'lifeline.client.rate-limited',
   topicSubscribed: 'lifeline.topic.subscribed',
   topicUnsubscribed: 'lifeline.topic.unsubscribed',
+  topicRefused: 'lifeline.topic.refused',
 } as const;
 
 export interface ClientConnectedEvent {
@@ -87,4 +88,27 @@ export interface UpgradeRejectedEvent {
 
 export interface RateLimitedEvent {
   clientId: string;
+}
+
+/** Who refused a subscribe or publish. */
+export type TopicRefusalSource =
+  /** The token's `topics` claim. */
+  | 'claims'
+  /** The app's TopicPolicy said false. */
+  | 'policy'
+  /** Nobody decided and TOPIC_POLICY is closed. */
+  | 'default'
+  /** Another guard on the gateway (returned false or threw a 401/403). */
+  | 'guard'
+  /** The TopicPolicy threw, rejected or answered something other than a boolean. */
+  | 'policy_error'
+  /** The TopicPolicy did not answer within TOPIC_POLICY_TIMEOUT_MS. */
+  | 'policy_timeout';
+
+/** A client was refused a subscribe or publish (lifeline_topic_refusals_total{action}). */
+export interface TopicRefusedEvent {
+  clientId: string;
+  action: 'subscribe' | 'publish';
+  topic: string;
+  by: TopicRefusalSource;
 }

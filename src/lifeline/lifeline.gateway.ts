@@ -1,4 +1,4 @@
-import { UseInterceptors } from '@nestjs/common';
+import { UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -13,6 +13,8 @@ import type { WebSocket } from 'ws';
 import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import { LifecycleService } from './lifecycle.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import type { PresenceSnapshot } from './presence/interfaces/presence.interface';
 import { PresenceService } from './presence/presence.service';
 import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema } from './protocol';
@@ -32,6 +34,8 @@ interface TopicReply {
  */
 @WebSocketGateway()
 @UseInterceptors(CleanupExceptionInterceptor)
+// Guard refusals (topic permissions, app guards) become error frames.
+@UseFilters(GuardRefusalFilter)
 export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly lifecycle: LifecycleService,
@@ -53,6 +57,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('subscribe')
+  @UseGuards(TopicPolicyGuard)
   async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<WsResponse<TopicReply>> {
     const { topic, presence } = parseBody(subscribeBodySchema, body, 'subscribe');
     const client = this.client(socket, 'subscribe');
@@ -72,6 +77,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   }
 
   @SubscribeMessage('publish')
+  @UseGuards(TopicPolicyGuard)
   publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): void {
     const { topic, data } = parseBody(publishBodySchema, body, 'publish');
     this.client(socket, 'publish');

@@ -2,6 +2,8 @@ import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
 import { LIFECYCLE_HOST } from './constants';
 import type { LifelineModuleOptions } from './interfaces/lifeline-options.interface';
 import { LifelineGateway } from './lifeline.gateway';
+import type { TopicPolicy } from './permissions/interfaces/topic-policy.interface';
+import { topicPolicyProviders } from './permissions/topic-policy.provider';
 
 export interface LifelineModuleExtras {
   /**
@@ -11,6 +13,12 @@ export interface LifelineModuleExtras {
   gateway: Type<LifelineGateway>;
   /** Register the module globally. */
   isGlobal: boolean;
+  /**
+   * Who may subscribe and publish, for clients whose token has no `topics`
+   * claim: a class (a provider of this module, constructed with its
+   * dependencies) or an instance. See the README, "Topic permissions".
+   */
+  topicPolicy: Type<TopicPolicy> | TopicPolicy | undefined;
 }
 
 export const {
@@ -21,7 +29,7 @@ export const {
 } = new ConfigurableModuleBuilder<LifelineModuleOptions>()
   .setClassMethodName('forRoot')
   .setExtras<LifelineModuleExtras>(
-    { gateway: LifelineGateway, isGlobal: false },
+    { gateway: LifelineGateway, isGlobal: false, topicPolicy: undefined },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
@@ -29,6 +37,7 @@ export const {
         ...(definition.providers ?? []),
         extras.gateway,
         { provide: LIFECYCLE_HOST, useExisting: extras.gateway },
+        ...topicPolicyProviders(extras.topicPolicy),
       ],
     }),
   )

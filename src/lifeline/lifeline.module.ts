@@ -10,6 +10,10 @@ import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
+import { TokenExpiryService } from './permissions/token-expiry.service';
+import { TopicPermissions } from './permissions/topic-permissions.service';
+import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import { PresenceService } from './presence/presence.service';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
@@ -35,6 +39,10 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    TopicPermissions,
+    TopicPolicyGuard,
+    GuardRefusalFilter,
+    TokenExpiryService,
     PresenceService,
   ],
   exports: [
@@ -45,6 +53,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    TopicPermissions,
+    TokenExpiryService,
     PresenceService,
   ],
 })

@@ -22,6 +22,8 @@ describe('resolveLifelineOptions', () => {
       allowBinary: false,
       maxSubscriptionsPerClient: 1000,
       requireOrigin: false,
+      defaultTopicPolicy: 'open',
+      topicPolicyTimeoutMs: 5_000,
       presence: { graceMs: 5_000, batchMs: 1_000 },
     });
   });
@@ -89,6 +91,15 @@ describe('resolveLifelineOptions', () => {
         `LifelineModule: shutdownGraceMs must be zero or more (got ${String(value)})`,
       );
     }
+  });
+
+  it('rejects a defaultTopicPolicy other than open or closed, and a topicPolicyTimeoutMs that is not positive', () => {
+    expect(() => resolveLifelineOptions({ defaultTopicPolicy: 'ajar' as 'open' })).toThrow(
+      'LifelineModule: defaultTopicPolicy must be "open" or "closed" (got ajar)',
+    );
+    expect(() => resolveLifelineOptions({ topicPolicyTimeoutMs: 0 })).toThrow(
+      'LifelineModule: topicPolicyTimeoutMs must be a positive number (got 0)',
+    );
   });
 
   it.each(['ws', '', 'ws/live'])('rejects path %p without a leading "/"', (path) => {

@@ -65,6 +65,12 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
   if (auth.mode === 'jwt' && auth.secret.length < 32) {
     throw new Error('LifelineModule: auth mode "jwt" needs a secret of at least 32 characters');
   }
+  if (resolved.defaultTopicPolicy !== 'open' && resolved.defaultTopicPolicy !== 'closed') {
+    throw new Error(`LifelineModule: defaultTopicPolicy must be "open" or "closed" (got ${String(resolved.defaultTopicPolicy)})`);
+  }
+  if (!Number.isFinite(resolved.topicPolicyTimeoutMs) || resolved.topicPolicyTimeoutMs <= 0) {
+    throw new Error(`LifelineModule: topicPolicyTimeoutMs must be a positive number (got ${String(resolved.topicPolicyTimeoutMs)})`);
+  }
   if (!resolved.path.startsWith('/')) {
     throw new Error(`LifelineModule: path must start with "/" (got "${resolved.path}")`);
   }

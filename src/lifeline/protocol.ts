@@ -1,14 +1,17 @@
 import type { WsResponse } from '@nestjs/websockets';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
 /** Error codes a client can receive in an `error` frame. */
-export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions';
+export type ErrorCode = 'bad_request' | 'internal_error' | 'rate_limited' | 'too_many_subscriptions' | 'forbidden';
 
 export interface ErrorFrameData {
   code: ErrorCode;
   message: string;
   /** The event of the frame that caused the error, when known. */
   event?: string;
+  /** `forbidden`: the topic the client may not subscribe or publish to. */
+  topic?: string;
 }
 
 /** A client sent something the protocol does not accept. The connection stays open. */
@@ -46,6 +49,7 @@ export const publishBodySchema = z.object({ topic, data: z.unknown().optional() 
 
 /** Parses a text frame into `{ event, data }` or throws a ProtocolError saying why. */
 export function parseFrame(raw: string): Frame {
+  if (nestsDeeperThan(raw)) throw new ProtocolError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -13,6 +13,7 @@ import {
   PresenceService,
   type RejectionReason,
   type SweepEvent,
+  type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
 import { EventLoopDelayMetric } from './event-loop-delay';
@@ -103,6 +104,13 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly topicRefusals = new Counter({
+    name: 'lifeline_topic_refusals_total',
+    help: 'Subscribes and publishes refused by topic permissions (claims, TopicPolicy, TOPIC_POLICY, guards), by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   private readonly presenceTransitions = new Counter({
     name: 'lifeline_presence_transitions_total',
     help: 'User presence transitions emitted by this node (each happens on one node cluster-wide), by state reached.',
@@ -154,6 +162,7 @@ export class MetricsService implements OnModuleDestroy {
     }
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
     for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
+    for (const action of ['subscribe', 'publish']) this.topicRefusals.inc({ action }, 0);
     for (const to of ['online', 'offline']) this.presenceTransitions.inc({ to }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
@@ -224,6 +233,11 @@ export class MetricsService implements OnModuleDestroy {
   @OnEvent(LifelineEvents.rateLimited)
   onRateLimited(): void {
     this.rateLimited.inc();
+  }
+
+  @OnEvent(LifelineEvents.topicRefused)
+  onTopicRefused(event: TopicRefusedEvent): void {
+    this.topicRefusals.inc({ action: event.action });
   }
 
   onModuleDestroy(): void {

@@ -51,6 +51,7 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   gateway?: Type<LifelineGateway>;
   imports?: AppModuleOptions['imports'];
+  topicPolicy?: AppModuleOptions['topicPolicy'];
 }
 
 /** Starts the real service on an ephemeral loopback port. */
@@ -60,6 +61,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     env: { ...TEST_ENV, ...options.env },
     gateway: options.gateway,
     imports: options.imports,
+    topicPolicy: options.topicPolicy,
     logger: logs,
   });
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

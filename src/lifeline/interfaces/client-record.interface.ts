@@ -1,4 +1,5 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import type { TopicClaims } from '../permissions/interfaces/topic-claims.interface';
 import type { DisconnectReason } from './disconnect-reason';
 
 /**
@@ -54,9 +55,37 @@ export interface ClientRecord {
   backpressureSince: number | undefined;
   /** Disposers in order of acquisition; released last-in first-out. */
   resources: ClientResource[] | undefined;
+  /** The JWT `topics` claim, compiled; undefined when the token had none (then the policy decides). */
+  readonly topicClaims: TopicClaims | undefined;
+  /** Epoch milliseconds at which the JWT expires (`exp`); NaN when it never does. */
+  readonly expiresAt: number;
+  /**
+   * Frames are handled one at a time per client (FrameOrder): undefined when
+   * none is in flight, else the frames waiting behind it (often none).
+   */
+  frameQueue: FrameQueue | undefined;
+}
+
+/** The frames of one client waiting behind its frame in flight, oldest at `head`. */
+export interface FrameQueue {
+  readonly frames: QueuedFrame[];
+  head: number;
+  /** Bytes of the frames waiting. */
+  bytes: number;
+}
+
+/** A frame that arrived while an earlier one of its client was still being handled. */
+export interface QueuedFrame {
+  readonly raw: RawData;
+  readonly isBinary: boolean;
+  readonly bytes: number;
 }
 
 /** What the upgrade gate learned about a connection; the registry stores it. */
 export interface Admission {
   userId: string | undefined;
+  /** The JWT `topics` claim, if the token carried one. */
+  topicClaims?: TopicClaims;
+  /** Epoch ms of the JWT `exp`, if any. */
+  expiresAt?: number;
 }

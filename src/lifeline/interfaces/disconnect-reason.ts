@@ -35,6 +35,8 @@ export const DISCONNECT_REASONS = [
   'too_many_fragments',
   /** A frame that breaks RFC 6455: bad opcode, unmasked, RSV bits, bad close code… (close 1002). */
   'protocol_error',
+  /** The JWT's `exp` passed while the connection was open (close 4001). */
+  'token_expired',
 ] as const;
 
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];

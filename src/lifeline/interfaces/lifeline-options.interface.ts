@@ -19,6 +19,13 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
   sweepSliceMs?: number;
   /** User and topic presence (PRESENCE_GRACE_MS, PRESENCE_BATCH_MS). */
   presence?: PresenceOptions;
+  /**
+   * What a client may do with a topic when neither its token's `topics`
+   * claim nor a TopicPolicy decides: `open` (default) allows, `closed` refuses.
+   */
+  defaultTopicPolicy?: 'open' | 'closed';
+  /** How long an async TopicPolicy may take; past it the action is refused. Default 5000. */
+  topicPolicyTimeoutMs?: number;
 }
 
 /** How a client proves who it is before the upgrade. */

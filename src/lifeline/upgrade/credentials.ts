@@ -2,8 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { verify, type JwtPayload } from 'jsonwebtoken';
 import type { AuthOptions } from '../interfaces/lifeline-options.interface';
+import type { TopicClaims } from '../permissions/interfaces/topic-claims.interface';
+import { parseTopicClaims } from '../permissions/topic-claims';
 
-export type AuthResult = { ok: true; userId: string | undefined } | { ok: false; message: string };
+export type AuthResult =
+  | { ok: true; userId: string | undefined; topicClaims?: TopicClaims; expiresAt?: number }
+  | { ok: false; message: string };
 
 /**
  * The bearer token of an upgrade request: the Authorization header, or the
@@ -51,9 +55,22 @@ export function authenticate(request: IncomingMessage, auth: AuthOptions, digest
       ...(auth.audience !== undefined && { audience: auth.audience }),
       ...(auth.issuer !== undefined && { issuer: auth.issuer }),
     }) as JwtPayload;
-    return { ok: true, userId: typeof claims.sub === 'string' ? claims.sub : undefined };
+    return { ok: true, userId: typeof claims.sub === 'string' ? claims.sub : undefined, ...connectionClaims(claims) };
   } catch (err) {
     // jsonwebtoken's messages ("jwt expired", "invalid signature", …) carry no secret.
     return { ok: false, message: err instanceof Error ? err.message : 'invalid token' };
   }
+}
+
+/**
+ * What of a verified JWT lives on with the connection: the `topics` claim
+ * (throws a TopicClaimsError, refusing the upgrade, when it is malformed) and
+ * `exp`, enforced on the open connection by TokenExpiryService.
+ */
+function connectionClaims(claims: JwtPayload): { topicClaims?: TopicClaims; expiresAt?: number } {
+  const topicClaims = parseTopicClaims(claims.topics);
+  return {
+    ...(topicClaims && { topicClaims }),
+    ...(typeof claims.exp === 'number' && { expiresAt: claims.exp * 1000 }),
+  };
 }

@@ -68,7 +68,7 @@ export class UpgradeGate {
     }
     const origin = originRefusal(request.headers.origin, this.options.allowedOrigins, this.options.requireOrigin);
     if (origin) return origin;
-    return { userId: auth.userId };
+    return { userId: auth.userId, topicClaims: auth.topicClaims, expiresAt: auth.expiresAt };
   }
 
   /**
@@ -86,7 +86,7 @@ export class UpgradeGate {
     try {
       await this.context.guardConnection(request, auth.userId);
       admitted = true;
-      return { userId: auth.userId };
+      return { userId: auth.userId, topicClaims: auth.topicClaims, expiresAt: auth.expiresAt };
     } catch (err) {
       if (err instanceof HttpException) {
         return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));

@@ -1,0 +1,2 @@
+export * from './topic-claims.interface';
+export * from './topic-policy.interface';
