@@ -23,6 +23,7 @@ const DEFAULTS = {
   REQUIRE_ORIGIN: false,
   TOPIC_POLICY: 'open',
   TOPIC_POLICY_TIMEOUT_MS: 5_000,
+  HTTP_BODY_TIMEOUT_MS: 10_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
