@@ -16,6 +16,7 @@ import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
 
 const SECRET = 'presence-test-secret-of-at-least-32-chars';
+const ADMIN = 'presence-admin-token-0123456789';
 const GRACE_MS = 400;
 const BATCH_MS = 500;
 /** Scheduling slack on a busy shared machine, on top of the bounds under test. */
@@ -242,11 +243,32 @@ describe('presence (one node, anonymous connections)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { HEARTBEAT_INTERVAL_MS: '1000', HEARTBEAT_TIMEOUT_MS: '500', PRESENCE_GRACE_MS: String(GRACE_MS), PRESENCE_BATCH_MS: '100' },
+      env: {
+        HEARTBEAT_INTERVAL_MS: '1000',
+        HEARTBEAT_TIMEOUT_MS: '500',
+        PRESENCE_GRACE_MS: String(GRACE_MS),
+        PRESENCE_BATCH_MS: '100',
+        ADMIN_TOKEN: ADMIN,
+      },
     });
     presence = t.app.get(PresenceService);
   });
   afterAll(() => t.close());
+
+  it('the presence endpoints need the admin token like the rest of the operator API', async () => {
+    expect((await t.get('/presence/users/alice')).status).toBe(401);
+    expect((await t.get('/topics/anon/presence')).status).toBe(401);
+    const query = (headers: Record<string, string>) =>
+      fetch(`${t.baseUrl}/presence/users/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ userIds: ['alice'] }),
+      });
+    expect((await query({})).status).toBe(401);
+    const ok = await query({ authorization: `Bearer ${ADMIN}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ online: [], offline: ['alice'] });
+  });
 
   it('an anonymous connection is its own member, keyed by its client id', async () => {
     const [a, b] = [await t.join(), await t.join()];
