@@ -2,14 +2,14 @@ import type { Redis } from 'ioredis';
 import { sign } from 'jsonwebtoken';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PresenceMember } from '../src/lifeline';
+import { randomBytes } from 'node:crypto';
 import {
-  type ClusterNode,
+  ClusterNode,
   deleteKeys,
   inspector,
   keysUnder,
   REDIS_URL,
   requireBuild,
-  startNodes,
   TEST_NODE_TTL_MS,
   TEST_REFRESH_MS,
   uniquePrefix,
@@ -61,20 +61,30 @@ describe('presence across a cluster of three real nodes (kill -9)', () => {
     requireBuild();
     redis = await inspector();
     prefix = uniquePrefix();
-    nodes = await startNodes(3, {
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      AUTH_MODE: 'jwt',
-      AUTH_JWT_SECRET: SECRET,
-      PRESENCE_GRACE_MS: String(GRACE_MS),
-      PRESENCE_BATCH_MS: String(BATCH_MS),
-    });
-  }, 30_000);
+    // startNodes() waits 10 s per node; three cold starts on the loaded shared machine took longer.
+    const tag = randomBytes(3).toString('hex');
+    nodes = await Promise.all(
+      ['a', 'b', 'c'].map((n) =>
+        ClusterNode.start(`${tag}-${n}`, {
+          REDIS_URL,
+          REDIS_KEY_PREFIX: prefix,
+          AUTH_MODE: 'jwt',
+          AUTH_JWT_SECRET: SECRET,
+          PRESENCE_GRACE_MS: String(GRACE_MS),
+          PRESENCE_BATCH_MS: String(BATCH_MS),
+        }),
+      ),
+    );
+    await Promise.all(nodes.map((node) => node.ready(40_000)));
+  }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
-    await deleteKeys(redis, prefix);
-    await redis.quit();
+    try {
+      await Promise.all((nodes ?? []).map((node) => node.stop()));
+      await deleteKeys(redis, prefix);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('5. a user on A and B: kill -9 A → still online; kill -9 B → offline within NODE_TTL_MS + refresh + grace, one event cluster-wide', async () => {
