@@ -21,5 +21,14 @@ module.exports = {
       moduleFileExtensions: ['js', 'json', 'ts'],
       transform,
     },
+    {
+      // The client SDK's unit specs (client/src); its end-to-end specs are in test/.
+      displayName: 'client',
+      testEnvironment: 'node',
+      rootDir: 'client',
+      testRegex: 'src/.*\\.spec\\.ts$',
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      transform,
+    },
   ],
 };

@@ -13,6 +13,8 @@ import { ClientErrorFilter } from './http/client-error.filter';
 import { type LifelineGateway, LifelineModule, type TopicPolicy } from './lifeline';
 import { AppLogger } from './logging/app-logger';
 import { MetricsModule } from './metrics/metrics.module';
+import { StatusModule } from './status/status.module';
+import { TransportModule } from './transport/transport.module';
 
 export interface AppModuleOptions {
   /**
@@ -36,6 +38,12 @@ export interface AppModuleOptions {
  * Their access lines were never logged (autoLogging.ignore below).
  */
 const UNLOGGED_ROUTES = ['health', 'health/{*path}', 'metrics'];
+/**
+ * The status page too: opening it must not change the cost of everything
+ * else (its feed is a long-lived request; kicks go through /clients, which
+ * is logged).
+ */
+UNLOGGED_ROUTES.push('status', 'status/{*path}');
 
 /** pino-http's request serializer, minus any `access_token` in the logged URL. */
 function withoutAccessToken(req: { url?: string }): { url?: string } {
@@ -78,7 +86,7 @@ export class AppModule {
               // Probes and scrapes would drown everything else. The routes
               // themselves skip the middleware (UNLOGGED_ROUTES); this also
               // keeps quiet about near misses such as /health-x.
-              autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+              autoLogging: { ignore: (req) => /^\/(health|metrics|status)\b/.test(req.url ?? '') },
               // Credentials never reach the log.
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'],
               serializers: { req: withoutAccessToken },
@@ -98,9 +106,12 @@ export class AppModule {
         }),
         // Cluster mode on Redis, only when REDIS_URL is set; otherwise nothing changes.
         ClusterModule.whenConfigured(configModule, env),
+        // Nest microservice commands and events, only when MICROSERVICE_TRANSPORT is set.
+        TransportModule.whenConfigured(configModule, env),
         HealthModule,
         AdminModule,
         MetricsModule,
+        StatusModule,
         ...(options.imports ?? []),
       ],
     };

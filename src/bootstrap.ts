@@ -12,6 +12,7 @@ import { adminHttpGate } from './admin/admin-http-gate';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './lifeline/json-depth';
 import { AppLogger } from './logging/app-logger';
+import { TRANSPORT_OPTIONS, TransportHealthIndicator, nestTransportOptions, type TransportOptions } from './transport';
 
 export interface StartOptions extends AppModuleOptions {
   /** Use this logger instead of pino (tests capture logs this way). */
@@ -52,6 +53,15 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
     .addBearerAuth()
     .build();
   SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, api));
+
+  // Hybrid app: the microservice server starts after init, with the app's global enhancers.
+  if (config.get('MICROSERVICE_TRANSPORT', { infer: true }) !== 'none') {
+    const transport = app.get<TransportOptions>(TRANSPORT_OPTIONS, { strict: false });
+    const microservice = app.connectMicroservice(nestTransportOptions(transport), { inheritAppConfig: true });
+    await app.init();
+    app.get(TransportHealthIndicator, { strict: false }).watch(microservice.status);
+    await app.startAllMicroservices();
+  }
 
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
 

@@ -104,8 +104,8 @@ describe('operator API', () => {
     }
     const json = { ...auth, 'Content-Type': 'application/json' };
     const res = await call('POST', '/topics/alerts/messages', { headers: json, body: JSON.stringify({ level: 'high' }) });
-    expect(res).toMatchObject({ status: 202, body: { topic: 'alerts', recipients: 2 } });
-    for (const c of [a, b]) expect((await c.next('message')).data).toEqual({ topic: 'alerts', data: { level: 'high' } });
+    expect(res).toMatchObject({ status: 202, body: { topic: 'alerts', recipients: 2, epoch: expect.any(String), offset: 1 } });
+    for (const c of [a, b]) expect((await c.next('message')).data).toMatchObject({ topic: 'alerts', data: { level: 'high' }, offset: 1 });
 
     expect(await call('POST', '/topics/alerts/messages', { headers: json, body: '42' })).toMatchObject({
       status: 202,

@@ -193,7 +193,9 @@ describe('cluster mode: three real nodes on one Redis', () => {
     // Time for a duplicate to arrive, if one were on its way.
     await sleep(300);
     for (const client of subscribers) {
-      expect(messages(client).map((f) => f.data)).toEqual([1, 2, 3, 4].map((n) => ({ topic: 'prices', data: { n } })));
+      // One order cluster-wide: consecutive offsets, the same epoch everywhere.
+      const epoch = (messages(subscribers[0])[0].data as { epoch: string }).epoch;
+      expect(messages(client).map((f) => f.data)).toEqual([1, 2, 3, 4].map((n) => ({ topic: 'prices', data: { n }, epoch, offset: n })));
     }
     expect(messages(outsider)).toEqual([]);
     expect(messages(publisher)).toEqual([]);

@@ -96,7 +96,7 @@ describe('memory per client has a hard bound (issue 9, items 1, 2, 5)', () => {
     const max = await watchBuffered(t, slow.id, async (sample) => {
       // Six publishers' worth, bounded: at most 1,000 messages (125 MiB).
       while (t.registry.has(slow.id) && published < 1000) {
-        for (let p = 0; p < 6; p++) t.topics.publish('firehose', chunk);
+        for (let p = 0; p < 6; p++) void t.topics.publish('firehose', chunk);
         published += 6;
         sample();
         await sleep(1);

@@ -205,7 +205,7 @@ describe('limits', () => {
     let published = 0;
     // Bounded: at most 2,000 messages (64 MiB) or until the slow client is gone.
     while (t.registry.has(slow.id) && published < 2000) {
-      t.topics.publish('busy', chunk);
+      void t.topics.publish('busy', chunk);
       published++;
       if (published % 20 === 0) await sleep(5);
     }

@@ -47,6 +47,13 @@ async function subscribe(client: TestClient, topic: string): Promise<Frame> {
   return nextOf(client, ['subscribed', 'error']);
 }
 
+/** Warnings about topic permissions (other start-up warnings, e.g. about ADMIN_TOKEN, are not ours). */
+function topicWarnings(t: TestApp): unknown[] {
+  return t.logs.lines
+    .filter((l) => l.level === 'warn' && /TOPIC_POLICY/.test((l.message as { msg?: string }).msg ?? ''))
+    .map((l) => l.message);
+}
+
 /** Takes the message frames received so far (they are not seen again). */
 function messages(client: TestClient): unknown[] {
   const taken = client.frames.filter((f) => f.event === 'message');
@@ -63,9 +70,9 @@ describe('topic permissions', () => {
     const claimed = await joinAs(t, { sub: 'alice', topics: { subscribe: ['news', 'chat:*'], publish: ['chat:*'] } });
     const open = await joinAs(t, { sub: 'bob' });
 
-    expect(await subscribe(claimed, 'news')).toEqual({ event: 'subscribed', data: { topic: 'news' } });
-    expect(await subscribe(claimed, 'chat:room-1')).toEqual({ event: 'subscribed', data: { topic: 'chat:room-1' } });
-    expect(await subscribe(claimed, 'chat:')).toEqual({ event: 'subscribed', data: { topic: 'chat:' } });
+    expect(await subscribe(claimed, 'news')).toMatchObject({ event: 'subscribed', data: { topic: 'news' } });
+    expect(await subscribe(claimed, 'chat:room-1')).toMatchObject({ event: 'subscribed', data: { topic: 'chat:room-1' } });
+    expect(await subscribe(claimed, 'chat:')).toMatchObject({ event: 'subscribed', data: { topic: 'chat:' } });
     // A prefix pattern is a prefix: "chat:*" does not cover "chat" or "chatter".
     for (const topic of ['sports', 'chat', 'chatter', 'news:extra', 'newsroom']) {
       expect(await subscribe(claimed, topic)).toEqual(forbidden('subscribe', topic));
@@ -76,17 +83,17 @@ describe('topic permissions', () => {
     expect(await subscribe(open, 'chat:room-1')).toMatchObject({ event: 'subscribed' });
     expect(await subscribe(open, 'news')).toMatchObject({ event: 'subscribed' });
     claimed.send('publish', { topic: 'chat:room-1', data: 'hello' });
-    expect((await open.next('message')).data).toEqual({ topic: 'chat:room-1', data: 'hello' });
+    expect((await open.next('message')).data).toMatchObject({ topic: 'chat:room-1', data: 'hello' });
     claimed.send('publish', { topic: 'news', data: 'fake news' });
     expect(await claimed.next('error')).toEqual(forbidden('publish', 'news'));
     await roundTrip(open);
     await roundTrip(claimed);
     expect(messages(open)).toEqual([]);
-    expect(messages(claimed)).toEqual([{ topic: 'chat:room-1', data: 'hello' }]); // its own, subscribed
+    expect(messages(claimed)).toMatchObject([{ topic: 'chat:room-1', data: 'hello' }]); // its own, subscribed
 
     // Without a claim and with TOPIC_POLICY=open (default): anything.
     open.send('publish', { topic: 'news', data: 'real news' });
-    expect((await claimed.next('message')).data).toEqual({ topic: 'news', data: 'real news' });
+    expect((await claimed.next('message')).data).toMatchObject({ topic: 'news', data: 'real news' });
 
     // A malformed body is still bad_request, not forbidden.
     claimed.send('subscribe', { topic: 'has space' });
@@ -124,7 +131,7 @@ describe('topic permissions', () => {
 
   it('TOPIC_POLICY=closed refuses what no claim allows; claims still allow; operator publishes are not subject to it', async () => {
     t = await startTestApp({ env: { ...JWT_ENV, TOPIC_POLICY: 'closed' } });
-    expect(t.logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(topicWarnings(t)).toEqual([]);
     const plain = await joinAs(t, { sub: 'plain' });
     const claimed = await joinAs(t, { sub: 'claimed', topics: { subscribe: ['alerts'], publish: ['alerts'] } });
 
@@ -134,7 +141,7 @@ describe('topic permissions', () => {
 
     expect(await subscribe(claimed, 'alerts')).toMatchObject({ event: 'subscribed' });
     claimed.send('publish', { topic: 'alerts', data: 'from a client' });
-    expect((await claimed.next('message')).data).toEqual({ topic: 'alerts', data: 'from a client' });
+    expect((await claimed.next('message')).data).toMatchObject({ topic: 'alerts', data: 'from a client' });
 
     const res = await fetch(`${t.baseUrl}/topics/alerts/messages`, {
       method: 'POST',
@@ -142,7 +149,7 @@ describe('topic permissions', () => {
       body: JSON.stringify({ from: 'operator' }),
     });
     expect(res.status).toBe(202);
-    expect((await claimed.next('message')).data).toEqual({ topic: 'alerts', data: { from: 'operator' } });
+    expect((await claimed.next('message')).data).toMatchObject({ topic: 'alerts', data: { from: 'operator' } });
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(1);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'publish' })).toBe(1);
   });
@@ -154,13 +161,12 @@ describe('topic permissions', () => {
     await t.close();
 
     t = await startTestApp();
-    expect(t.logs.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(topicWarnings(t)).toEqual([]);
     expect(await subscribe(await t.join(), 'news')).toMatchObject({ event: 'subscribed' });
     await t.close();
 
     t = await startTestApp({ env: JWT_ENV });
-    const warnings = t.logs.lines.filter((l) => l.level === 'warn').map((l) => l.message as { msg: string; authMode: string });
-    expect(warnings).toEqual([expect.objectContaining({ authMode: 'jwt', msg: expect.stringMatching(/TOPIC_POLICY is open while AUTH_MODE is on/) })]);
+    expect(topicWarnings(t)).toEqual([expect.objectContaining({ authMode: 'jwt', msg: expect.stringMatching(/TOPIC_POLICY is open while AUTH_MODE is on/) })]);
   });
 });
 
@@ -191,7 +197,7 @@ describe('a TopicPolicy provider', () => {
     for (const other of others) expect(await subscribe(other, 'room')).toMatchObject({ event: 'subscribed' });
     expect(await subscribe(claimed, 'room')).toMatchObject({ event: 'subscribed' });
     others[0].send('publish', { topic: 'room', data: 'hi' });
-    expect((await others[1].next('message')).data).toEqual({ topic: 'room', data: 'hi' });
+    expect((await others[1].next('message')).data).toMatchObject({ topic: 'room', data: 'hi' });
     const servedWithin = Date.now() - started;
     expect(servedWithin).toBeLessThan(500);
 
@@ -220,7 +226,7 @@ describe('a TopicPolicy provider', () => {
     client.send('ping', 'last');
     await client.next('pong');
     expect(client.frames.map((f) => f.event)).toEqual(['subscribed', 'message', 'subscribed', 'unsubscribed']);
-    expect(client.frames[1].data).toEqual({ topic: 'mine', data: 'echo' });
+    expect(client.frames[1].data).toMatchObject({ topic: 'mine', data: 'echo', offset: 1 });
     expect(t.topics.subscriberCount('mine')).toBe(1);
     expect(t.topics.subscriberCount('gone')).toBe(0);
 
@@ -236,7 +242,7 @@ describe('a TopicPolicy provider', () => {
     expect(refused[0].data).toEqual({ code: 'rate_limited', message: 'too many messages waiting for an earlier one; slow down' });
     expect(pongs).toEqual([...Array(pongs.length).keys()]); // the first ones, in order
     // Refusals are answered at once; the rest in order.
-    expect(client.frames.find((f) => f.event !== 'error')).toEqual({ event: 'subscribed', data: { topic: 'slow' } });
+    expect(client.frames.find((f) => f.event !== 'error')).toMatchObject({ event: 'subscribed', data: { topic: 'slow' } });
     expect(await t.metric('lifeline_rate_limited_messages_total')).toBe(refused.length);
   });
 
@@ -259,7 +265,7 @@ describe('a TopicPolicy provider', () => {
     }
     expect(await subscribe(client, 'fine')).toMatchObject({ event: 'subscribed' });
     const failures = t.logs.lines
-      .filter((l) => l.level === 'error' || l.level === 'warn')
+      .filter((l) => (l.level === 'error' || l.level === 'warn') && /topic policy/.test((l.message as { msg?: string }).msg ?? ''))
       .map((l) => l.message as { msg: string; topic: string; error?: string });
     expect(failures).toEqual([
       expect.objectContaining({ msg: 'topic policy failed; refused', topic: 'throws', error: 'Error: database down' }),
@@ -299,6 +305,31 @@ describe('a TopicPolicy provider', () => {
     expect(t.topics.subscriberCount('admin:keys') + t.topics.subscriberCount('vip')).toBe(0);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(2);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'publish' })).toBe(1);
+  });
+});
+
+describe('resume re-checks the subscribe permission', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('a restored subscription the new token no longer allows is refused (forbidden frame, counted) and not restored', async () => {
+    t = await startTestApp({ env: { ...JWT_ENV, TOPIC_POLICY: 'closed' } });
+    const first = await TestClient.connect(`${t.wsUrl}?access_token=${token({ sub: 'u1', topics: { subscribe: ['a', 'b'] } })}`);
+    const { session } = (await first.next('welcome')).data as { session: { token: string } };
+    for (const topic of ['a', 'b']) expect(await subscribe(first, topic)).toMatchObject({ event: 'subscribed' });
+    first.destroy(); // gone without a close frame; the session waits for a resume
+    await waitFor(() => t.registry.size === 0, 'first connection cleaned up');
+
+    // The same user comes back with a token that no longer covers "b".
+    const again = await joinAs(t, { sub: 'u1', topics: { subscribe: ['a'] } });
+    again.send('resume', { token: session.token });
+    const resumed = await again.next('resumed');
+    expect(resumed.data).toMatchObject({ topics: { a: expect.anything() } });
+    expect(Object.keys((resumed.data as { topics: object }).topics)).toEqual(['a']);
+    expect(await again.next('error')).toEqual(forbidden('subscribe', 'b'));
+    expect(t.topics.subscriberCount('a')).toBe(1);
+    expect(t.topics.subscriberCount('b')).toBe(0);
+    expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(1);
   });
 });
 

@@ -20,6 +20,7 @@ describe('protocol and endpoints', () => {
         intervalMs: Number(TEST_ENV.HEARTBEAT_INTERVAL_MS),
         timeoutMs: Number(TEST_ENV.HEARTBEAT_TIMEOUT_MS),
       },
+      session: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), token: expect.any(String), ttlMs: 120_000 },
     });
     client.socket.terminate();
   });

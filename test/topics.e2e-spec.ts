@@ -13,25 +13,25 @@ describe('topics (real sockets)', () => {
     const [a, b, outsider] = await Promise.all([t.join(), t.join(), t.join()]);
     for (const c of [a, b]) {
       c.send('subscribe', { topic: 'news' });
-      expect((await c.next('subscribed')).data).toEqual({ topic: 'news' });
+      expect((await c.next('subscribed')).data).toEqual({ topic: 'news', epoch: expect.any(String) as string, offset: 0 });
     }
     outsider.send('subscribe', { topic: 'sport' });
     await outsider.next('subscribed');
 
     a.send('publish', { topic: 'news', data: { headline: 'hello', n: 1 } });
     for (const c of [a, b]) {
-      expect((await c.next('message')).data).toEqual({ topic: 'news', data: { headline: 'hello', n: 1 } });
+      expect((await c.next('message')).data).toMatchObject({ topic: 'news', data: { headline: 'hello', n: 1 }, offset: 1 });
     }
     // The outsider's own topic still works, and nothing of "news" reached it.
     outsider.send('publish', { topic: 'sport', data: 'goal' });
-    expect((await outsider.next('message')).data).toEqual({ topic: 'sport', data: 'goal' });
+    expect((await outsider.next('message')).data).toMatchObject({ topic: 'sport', data: 'goal', offset: 1 });
     expect(outsider.frames.filter((f) => f.event === 'message')).toEqual([]);
 
     b.send('unsubscribe', { topic: 'news' });
     expect((await b.next('unsubscribed')).data).toEqual({ topic: 'news' });
     expect(t.topics.subscriberCount('news')).toBe(1);
-    // Nothing of topics left; presence membership lasts as long as the connection.
-    expect((t.registry.get(b.id)?.resources ?? []).map((r) => r.name)).toEqual(['user-presence']);
+    // Only the session link and the presence membership are left (see sessions.e2e-spec.ts).
+    expect((t.registry.get(b.id)?.resources ?? []).map((r) => r.name)).toEqual(['session', 'user-presence']);
   });
 
   it('releases subscriptions on every disconnect path', async () => {

@@ -27,18 +27,19 @@ export class TopicsController {
   @ApiOperation({ summary: 'Publish a message to the subscribers of a topic' })
   @ApiParam({ name: 'topic', description: '1-256 characters, no white space' })
   @ApiBody({ description: 'any JSON value, up to MAX_PAYLOAD_BYTES', schema: {} })
-  @ApiAcceptedResponse({ description: '{ topic, recipients } — recipients on this node' })
-  publish(
+  @ApiAcceptedResponse({ description: '{ topic, recipients, epoch, offset } — recipients on this node; epoch and offset: the message\'s position in the topic\'s history' })
+  async publish(
     @Param('topic', new ZodValidationPipe(topicParam, 'topic')) topic: string,
     @Headers('content-type') contentType: string | undefined,
     @Body() body: unknown,
-  ): { topic: string; recipients: number } {
+  ): Promise<{ topic: string; recipients: number; epoch: string; offset: number }> {
     // Exactly what the JSON parser parses (application/json, any parameters): anything
     // else, even application/json-patch+json, leaves {} behind, which would be published.
     if (mediaType(contentType) !== 'application/json') {
       throw new UnsupportedMediaTypeException('the body must be JSON (Content-Type: application/json)');
     }
-    return { topic, recipients: this.topics.publish(topic, body) };
+    const { recipients, epoch, offset } = await this.topics.publish(topic, body);
+    return { topic, recipients, epoch, offset };
   }
 }
 

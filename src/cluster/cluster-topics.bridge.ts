@@ -6,32 +6,17 @@ import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { sendFrame } from './presence.service';
 import { RedisConnection } from './redis.connection';
-
-/** `<json [origin node, topic]>\n<frame>`: the topic may hold anything, the header is one line. */
-export function encodeTopicMessage(origin: string, topic: string, frame: string): string {
-  return `${JSON.stringify([origin, topic])}\n${frame}`;
-}
-
-export function decodeTopicMessage(message: string): { origin: string; topic: string; frame: string } | undefined {
-  const newline = message.indexOf('\n');
-  if (newline < 0) return undefined;
-  try {
-    const header: unknown = JSON.parse(message.slice(0, newline));
-    if (!Array.isArray(header) || typeof header[0] !== 'string' || typeof header[1] !== 'string') return undefined;
-    return { origin: header[0], topic: header[1], frame: message.slice(newline + 1) };
-  } catch {
-    return undefined;
-  }
-}
+import { decodeLogMessage } from './redis-topic-log';
 
 /**
  * Carries publishes and direct frames between nodes over Redis pub/sub.
  *
- * Topics: one channel (`<p>topics`) that every node subscribes to once. A
- * publish is delivered to this node's subscribers at once by TopicsService,
- * then forwarded here; every other node delivers it to its own subscribers
- * and the origin skips its own echo, so each subscriber gets it once. While
- * Redis is away a publish still reaches this node's subscribers.
+ * Topics: one channel (`<p>topics`) that every node subscribes to once. The
+ * RedisTopicLog's append script assigns a publish its offset, stores it and
+ * publishes it here in one atomic step; every node — the origin included —
+ * delivers what arrives to its own subscribers, so all see one order and
+ * each subscriber gets a message once. While Redis is away a publish still
+ * reaches this node's subscribers (RedisTopicLog's local fallback).
  *
  * Direct frames (ClusterPresenceService.sendTo): each node listens on its
  * own inbox channel (`<p>node:<id>:inbox`) and sends what arrives to the
@@ -43,9 +28,8 @@ export class ClusterTopicsBridge implements TopicBus {
   private readonly inbox: string;
   private readonly listener = (channel: string, message: string) => this.onMessage(channel, message);
   private started = false;
-  /** Publishes that could not be forwarded (Redis away); their local delivery happened. */
-  unforwarded = 0;
-  /** Messages from other nodes delivered here (counted once per message, not per subscriber). */
+  readonly transport = 'redis';
+  /** Messages from the topics channel delivered here (counted once per message, not per subscriber). */
   received = 0;
 
   constructor(
@@ -81,26 +65,15 @@ export class ClusterTopicsBridge implements TopicBus {
     this.connection.subscriber.off('message', this.listener);
   }
 
-  /** TopicBus: hands a publish to the other nodes. Never throws. */
-  forward(topic: string, frame: string): void {
-    if (!this.connection.up) {
-      this.unforwarded++;
-      return;
-    }
-    this.connection.commands.publish(this.keys.topics, encodeTopicMessage(this.options.nodeId, topic, frame)).catch(() => {
-      this.unforwarded++;
-    });
-  }
-
   private onMessage(channel: string, message: string): void {
     if (channel === this.keys.topics) {
-      const decoded = decodeTopicMessage(message);
-      if (!decoded || decoded.origin === this.options.nodeId) return;
+      const decoded = decodeLogMessage(message);
+      if (!decoded) return;
       this.received++;
       // ioredis hands over every message of a socket read at once; deliver()
       // spreads big fan-outs over turns of the event loop, so timers (the
       // lease renewal above all) still run during a burst.
-      this.topics.deliver(decoded.topic, decoded.frame);
+      this.topics.deliver(decoded.topic, decoded.frame, decoded.offset);
       return;
     }
     if (channel === this.inbox) {

@@ -2,12 +2,13 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CLUSTER_DIRECTORY } from '../admin/cluster-directory';
+import { ClusterStores } from './cluster-stores';
 import { ClusterTopicsBridge } from './cluster-topics.bridge';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import { ClusterHealthIndicator } from './cluster.health-indicator';
-import { clusterOptionsFromEnv } from './cluster.options';
+import { clusterOptionsFromEnv, resolveClusterOptions } from './cluster.options';
 import { ClusterService } from './cluster.service';
-import type { ClusterOptions } from './interfaces/cluster-options.interface';
+import type { ClusterModuleOptions, ClusterOptions } from './interfaces/cluster-options.interface';
 import { NodeLeaseService } from './node-lease.service';
 import { NodeReaper } from './node-reaper.service';
 import { ClusterPresenceService } from './presence.service';
@@ -23,18 +24,25 @@ import { RedisConnection } from './redis.connection';
  */
 @Module({})
 export class ClusterModule {
-  static forRoot(): DynamicModule {
+  /**
+   * Options from the environment (REDIS_URL, NODE_ID, REDIS_KEY_PREFIX,
+   * NODE_TTL_MS through a global ConfigModule), or given here by a host app.
+   */
+  static forRoot(options?: ClusterModuleOptions): DynamicModule {
     return {
       module: ClusterModule,
       global: true,
       imports: [TerminusModule],
       providers: [
-        { provide: CLUSTER_OPTIONS, inject: [ConfigService], useFactory: clusterOptionsFromEnv },
+        options
+          ? { provide: CLUSTER_OPTIONS, useValue: resolveClusterOptions(options) }
+          : { provide: CLUSTER_OPTIONS, inject: [ConfigService], useFactory: clusterOptionsFromEnv },
         { provide: ClusterKeys, inject: [CLUSTER_OPTIONS], useFactory: (o: ClusterOptions) => new ClusterKeys(o.keyPrefix) },
         RedisConnection,
         ClusterPresenceService,
         NodeReaper,
         NodeLeaseService,
+        ClusterStores,
         ClusterTopicsBridge,
         // User and topic presence in Redis; replaces PresenceService's memory store at init.
         RedisPresenceStore,
@@ -43,7 +51,7 @@ export class ClusterModule {
         // GET /clients?scope=cluster (the operator API injects it with @Optional()).
         { provide: CLUSTER_DIRECTORY, useExisting: ClusterPresenceService },
       ],
-      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator, CLUSTER_DIRECTORY],
+      exports: [CLUSTER_OPTIONS, ClusterKeys, ClusterPresenceService, ClusterHealthIndicator, CLUSTER_DIRECTORY, RedisConnection],
     };
   }
 

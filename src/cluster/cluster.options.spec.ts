@@ -1,6 +1,6 @@
 import type { ConfigService } from '@nestjs/config';
 import { CLUSTER_DEFAULTS, type Env, EnvValidationError, validateEnv } from '../config/env.validation';
-import { decodeTopicMessage, encodeTopicMessage } from './cluster-topics.bridge';
+import { decodeLogMessage } from './redis-topic-log';
 import { ClusterKeys } from './cluster.constants';
 import { clusterOptionsFromEnv, defaultNodeId, redactRedisUrl } from './cluster.options';
 
@@ -94,12 +94,13 @@ describe('cluster configuration', () => {
     ]);
   });
 
-  it('encodes topic messages so that any topic and frame survive', () => {
-    const frame = '{"event":"message","data":{"topic":"a\\nb","data":"x\\ny"}}';
-    const encoded = encodeTopicMessage('node-1', 'a\nb', frame);
-    expect(decodeTopicMessage(encoded)).toEqual({ origin: 'node-1', topic: 'a\nb', frame });
-    expect(decodeTopicMessage('no header')).toBeUndefined();
-    expect(decodeTopicMessage('{"not":"an array"}\nframe')).toBeUndefined();
-    expect(decodeTopicMessage('[1,2]\nframe')).toBeUndefined();
+  it('decodes topic messages (as the append script publishes them) so that any topic and frame survive', () => {
+    const frame = '{"event":"message","data":{"topic":"a\\nb","data":"x\\ny","epoch":"e","offset":7}}';
+    const encoded = `[${JSON.stringify('a\nb')},7]\n${frame}`;
+    expect(decodeLogMessage(encoded)).toEqual({ topic: 'a\nb', offset: 7, frame });
+    expect(decodeLogMessage('no header')).toBeUndefined();
+    expect(decodeLogMessage('{"not":"an array"}\nframe')).toBeUndefined();
+    expect(decodeLogMessage('[1,2]\nframe')).toBeUndefined();
+    expect(decodeLogMessage('["t","7"]\nframe')).toBeUndefined();
   });
 });

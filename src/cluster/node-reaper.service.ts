@@ -3,7 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline';
-import { CLUSTER_OPTIONS, ClusterKeys, REAP_EMIT_BATCH } from './cluster.constants';
+import { CLUSTER_OPTIONS, ClusterKeys, NODE_REAPED_EVENT, REAP_EMIT_BATCH } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { decodePresence, execPipeline } from './presence.service';
 import { RedisConnection } from './redis.connection';
@@ -108,6 +108,8 @@ export class NodeReaper {
       reaper: this.options.nodeId,
       emitMs: Math.round(performance.now() - started),
     });
+    // Its sessions start their TTL (ClusterStores).
+    this.events.emitAsync(NODE_REAPED_EVENT, { node }).catch(() => undefined);
     return { node, clients };
   }
 

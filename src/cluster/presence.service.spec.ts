@@ -139,7 +139,7 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
     expect(await redis.smembers(`${prefix}nodes`)).toEqual([]);
   });
 
-  it('publishes cross nodes once each; the origin skips its own echo; sendTo uses the holder inbox', async () => {
+  it('publishes cross nodes once each, the origin through Redis too (one order); sendTo uses the holder inbox', async () => {
     const [a, b] = await Promise.all([start('a', { bridge: true }), start('b', { bridge: true })]);
     // Cluster mode spreads big fan-outs over event-loop turns; the in-memory mode does not.
     expect(a.topics.sendsPerTurn).toBe(FANOUT_SENDS_PER_TURN);
@@ -151,14 +151,15 @@ describe('ClusterPresenceService and NodeLeaseService (real Redis)', () => {
     await waitFor(async () => (await a.presence.view()).clients === 2, 'both present');
     await sleep(50); // both subscribed to the channel
 
-    expect(a.topics.publish('t', { n: 1 })).toBe(1);
-    const frame = '{"event":"message","data":{"topic":"t","data":{"n":1}}}';
-    await waitFor(() => onB.socket.sent.length === 1, 'delivered on b');
+    const { recipients, epoch, offset } = await a.topics.publish('t', { n: 1 });
+    expect([recipients, offset]).toEqual([1, 1]);
+    const frame = `{"event":"message","data":{"topic":"t","data":{"n":1},"epoch":"${epoch}","offset":1}}`;
+    await waitFor(() => onB.socket.sent.length === 1 && onA.socket.sent.length === 1, 'delivered on a and b');
     await sleep(100);
     expect(onA.socket.sent).toEqual([frame]);
     expect(onB.socket.sent).toEqual([frame]);
     expect(b.bridge.received).toBe(1);
-    expect(a.bridge.received).toBe(0);
+    expect(a.bridge.received).toBe(1);
 
     expect(await a.presence.sendTo(onB.record.id, { event: 'notice', data: 1 })).toBe(true);
     await waitFor(() => onB.socket.sent.length === 2, 'direct frame delivered');

@@ -19,11 +19,17 @@ const DEFAULTS = {
   ALLOW_BINARY: false,
   PRESENCE_GRACE_MS: 5_000,
   PRESENCE_BATCH_MS: 1_000,
+  SESSION_TTL_MS: 120_000,
+  HISTORY_SIZE: 1000,
+  HISTORY_TTL_MS: 120_000,
+  HISTORY_MAX_BYTES: 64 * 1024 * 1024,
+  REPLAY_MAX_MESSAGES: 1000,
+  MICROSERVICE_TRANSPORT: 'none',
   MAX_SUBSCRIPTIONS_PER_CLIENT: 1000,
   REQUIRE_ORIGIN: false,
+  HTTP_BODY_TIMEOUT_MS: 10_000,
   TOPIC_POLICY: 'open',
   TOPIC_POLICY_TIMEOUT_MS: 5_000,
-  HTTP_BODY_TIMEOUT_MS: 10_000,
 };
 
 /** Runs validateEnv expecting it to throw; returns the EnvValidationError. */
@@ -41,6 +47,14 @@ function rejectionOf(raw: Record<string, unknown>): EnvValidationError {
 }
 
 describe('validateEnv', () => {
+  it('sessions and history: 0 turns sessions off; bounds are checked', () => {
+    expect(validateEnv({ SESSION_TTL_MS: '0', HISTORY_SIZE: '0' })).toMatchObject({ SESSION_TTL_MS: 0, HISTORY_SIZE: 0 });
+    expect(rejectionOf({ REPLAY_MAX_MESSAGES: '0', HISTORY_TTL_MS: 'soon' }).problems).toEqual([
+      'HISTORY_TTL_MS: must be a whole number from 100 to 86400000 (got "soon")',
+      'REPLAY_MAX_MESSAGES: must be a whole number from 1 to 1000000 (got "0")',
+    ]);
+  });
+
   it('applies the default of every variable when nothing is set', () => {
     expect(validateEnv({})).toEqual(DEFAULTS);
   });

@@ -34,12 +34,9 @@ const optionalWholeNumber = (min: number, max: number) =>
     .refine((v) => v >= min && v <= max, { message: `must be a whole number from ${min} to ${max}` })
     .optional();
 
-/** Defaults of the cluster-mode variables (used only when REDIS_URL is set). */
-export const CLUSTER_DEFAULTS = {
-  REDIS_KEY_PREFIX: 'lifeline:',
-  NODE_TTL_MS: 10_000,
-  // NODE_ID: hostname-pid-random, made when the cluster module starts.
-} as const;
+// Defined beside the cluster module, which the published library includes and
+// which must not load this file (zod, the service's schema).
+export { CLUSTER_DEFAULTS } from '../cluster/cluster.defaults';
 
 /** Every variable the service reads, with its default. Keep .env.example in step. */
 export const envSchema = z
@@ -85,6 +82,12 @@ export const envSchema = z
     // Presence (see README "Presence").
     PRESENCE_GRACE_MS: wholeNumber(0, 3_600_000, 5_000),
     PRESENCE_BATCH_MS: wholeNumber(10, 600_000, 1_000),
+    // Sessions and history (see README "Sessions and replay").
+    SESSION_TTL_MS: wholeNumber(0, 86_400_000, 120_000),
+    HISTORY_SIZE: wholeNumber(0, 1_000_000, 1000),
+    HISTORY_TTL_MS: wholeNumber(100, 86_400_000, 120_000),
+    HISTORY_MAX_BYTES: wholeNumber(1024, 64 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
+    REPLAY_MAX_MESSAGES: wholeNumber(1, 1_000_000, 1000),
     // Topic permissions (see README "Topic permissions").
     TOPIC_POLICY: z.enum(TOPIC_POLICIES, { message: `must be one of ${TOPIC_POLICIES.join(', ')}` }).default('open'),
     TOPIC_POLICY_TIMEOUT_MS: wholeNumber(1, 600_000, 5_000),
@@ -112,6 +115,28 @@ export const envSchema = z
       .regex(/^[^\s]{1,100}$/, { message: 'must be 1 to 100 characters without white space' })
       .optional(),
     NODE_TTL_MS: optionalWholeNumber(300, 600_000),
+    // Nest microservice transport (see README "Microservice transport"); none = HTTP and WebSocket only.
+    MICROSERVICE_TRANSPORT: z
+      .enum(['none', 'nats', 'redis'], { message: 'must be one of none, nats, redis' })
+      .default('none'),
+    MICROSERVICE_URL: z
+      .string()
+      .refine(
+        (v) => {
+          try {
+            const url = new URL(v);
+            return ['nats:', 'redis:', 'rediss:'].includes(url.protocol) && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        },
+        { message: 'must be a nats:// or redis:// URL with a host, e.g. nats://127.0.0.1:4222' },
+      )
+      .optional(),
+    MICROSERVICE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"' })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_MODE === 'token' && !env.AUTH_TOKENS) {
@@ -119,6 +144,14 @@ export const envSchema = z
     }
     if (env.AUTH_MODE === 'jwt' && !env.AUTH_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
+    if (env.MICROSERVICE_TRANSPORT !== 'none') {
+      const scheme = env.MICROSERVICE_TRANSPORT === 'nats' ? ['nats:'] : ['redis:', 'rediss:'];
+      if (!env.MICROSERVICE_URL) {
+        ctx.addIssue({ code: 'custom', path: ['MICROSERVICE_URL'], message: `is required when MICROSERVICE_TRANSPORT=${env.MICROSERVICE_TRANSPORT}` });
+      } else if (!scheme.includes(new URL(env.MICROSERVICE_URL).protocol)) {
+        ctx.addIssue({ code: 'custom', path: ['MICROSERVICE_URL'], message: `must be a ${scheme.join(' or ')}// URL for MICROSERVICE_TRANSPORT=${env.MICROSERVICE_TRANSPORT}` });
+      }
     }
     const { SLOW_CONSUMER_MAX_BUFFERED_BYTES: soft, SLOW_CONSUMER_HARD_LIMIT_BYTES: hard } = env;
     if (Number.isInteger(soft) && hard !== undefined && Number.isInteger(hard) && hard < soft) {
@@ -142,7 +175,7 @@ export const envSchema = z
 export type Env = z.infer<typeof envSchema>;
 
 /** Never echoed back in a validation message: they hold credentials. */
-const SECRET_VARIABLES = new Set(['AUTH_TOKENS', 'AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['AUTH_TOKENS', 'AUTH_JWT_SECRET', 'ADMIN_TOKEN', 'REDIS_URL', 'MICROSERVICE_URL']);
 
 export class EnvValidationError extends Error {
   constructor(readonly problems: string[]) {

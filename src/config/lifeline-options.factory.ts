@@ -24,6 +24,13 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     },
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
+    sessionTtlMs: get('SESSION_TTL_MS'),
+    history: {
+      size: get('HISTORY_SIZE'),
+      ttlMs: get('HISTORY_TTL_MS'),
+      maxBytes: get('HISTORY_MAX_BYTES'),
+      replayMaxMessages: get('REPLAY_MAX_MESSAGES'),
+    },
     maxSubscriptionsPerClient: get('MAX_SUBSCRIPTIONS_PER_CLIENT'),
     presence: { graceMs: get('PRESENCE_GRACE_MS'), batchMs: get('PRESENCE_BATCH_MS') },
     defaultTopicPolicy: get('TOPIC_POLICY'),

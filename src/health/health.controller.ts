@@ -1,6 +1,7 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { ClusterHealthIndicator } from '../cluster';
+import { TransportHealthIndicator } from '../transport/transport.health-indicator';
 import { WebSocketHealthIndicator } from './websocket.health-indicator';
 
 @Controller('health')
@@ -10,13 +11,19 @@ export class HealthController {
     private readonly websocket: WebSocketHealthIndicator,
     /** Present in cluster mode only: adds details.redis and details.cluster. */
     @Optional() private readonly cluster?: ClusterHealthIndicator,
+    /** Present with a microservice transport only: adds details.microservice. */
+    @Optional() private readonly microservice?: TransportHealthIndicator,
   ) {}
 
   /** Overall health: 503 when the heartbeat has stalled. */
   @Get()
   @HealthCheck()
   check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.websocket.check('websocket'), ...(this.cluster?.checks() ?? [])]);
+    return this.health.check([
+      () => this.websocket.check('websocket'),
+      ...(this.cluster?.checks() ?? []),
+      ...(this.microservice ? [() => this.microservice!.check('microservice')] : []),
+    ]);
   }
 
   /** Liveness: the process answers HTTP. */

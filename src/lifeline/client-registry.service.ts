@@ -40,6 +40,7 @@ export class ClientRegistryService {
       remoteAddress: request?.socket.remoteAddress,
       userAgent,
       userId: admissionOf(request)?.userId,
+      sessionId: undefined,
       lastPongAt: Number.NaN,
       rttMs: Number.NaN,
       pingSentAt: Number.NaN,
@@ -105,7 +106,11 @@ export class ClientRegistryService {
       void Promise.resolve().then(() => dispose()).catch(() => undefined);
       return false;
     }
-    record.resources ??= [];
+    if (!record.resources) {
+      // A literal of one: push() onto [] would reserve 16 slots, for a client that often holds one resource.
+      record.resources = [{ name, dispose }];
+      return true;
+    }
     if (record.resources.some((r) => r.name === name)) {
       throw new Error(`resource "${name}" is already attached to client ${clientId}`);
     }

@@ -19,6 +19,8 @@ export const DEFAULT_OPTIONS = {
   slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
   handshakeTimeoutMs: 10_000,
   allowBinary: false,
+  sessionTtlMs: 120_000,
+  history: { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 },
   maxSubscriptionsPerClient: 1000,
   requireOrigin: false,
   presence: { graceMs: 5_000, batchMs: 1_000 },

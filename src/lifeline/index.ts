@@ -7,7 +7,24 @@ export { LifelineWsAdapter } from './lifeline-ws.adapter';
 export { ClientRegistryService } from './client-registry.service';
 export { HeartbeatService, type HeartbeatStatus } from './heartbeat.service';
 export { LifecycleService } from './lifecycle.service';
-export { FANOUT_SENDS_PER_TURN, messageFrame, type TopicBus, TopicsService } from './topics/topics.service';
+export {
+  type CatchUp,
+  FANOUT_SENDS_PER_TURN,
+  messageFrame,
+  type PublishResult,
+  type TopicBus,
+  TopicsService,
+} from './topics/topics.service';
+export * from './history/interfaces/topic-log.interface';
+export { MemoryTopicLog } from './history/memory-topic-log';
+export { messageFrameHead, messageFrameTail } from './history/message-frame';
+export * from './sessions/interfaces/session-store.interface';
+export { MemorySessionStore } from './sessions/memory-session-store';
+export { DeadlineQueue } from './sessions/deadline-queue';
+export { SessionsService, type PublishAck } from './sessions/sessions.service';
+export { ResumeService, type TopicRecovery } from './sessions/resume.service';
+export { SESSION_RESOURCE } from './sessions/sessions.constants';
+export { hashToken, sameHash, sessionIdOf } from './sessions/session-token';
 export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 export { LifecycleCall } from './cleanup/lifecycle-call';
 export { ConnectionAttempt } from './upgrade/connection-attempt';
@@ -18,6 +35,7 @@ export { PresenceService } from './presence/presence.service';
 export { MemoryPresenceStore } from './presence/memory-presence.store';
 export * from './presence/interfaces';
 export * from './presence/presence.constants';
+export * from './host';
 export * from './permissions/interfaces';
 export {
   TOKEN_EXPIRED_CLOSE_CODE,

@@ -13,6 +13,7 @@ import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.inte
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
 import { BackpressureService } from './limits/backpressure.service';
 import { isLogEnabled } from './log-level';
+import { SessionsService } from './sessions/sessions.service';
 
 /** ws reports 1006 when the connection ended without a close frame. */
 const ABNORMAL_CLOSURE = 1006;
@@ -55,6 +56,7 @@ export class LifecycleService implements BeforeApplicationShutdown {
     private readonly heartbeat: HeartbeatService,
     private readonly cleanup: CleanupPipeline,
     private readonly events: EventEmitter2,
+    private readonly sessions: SessionsService,
     private readonly backpressure: BackpressureService,
   ) {
     this.heartbeatJson = JSON.stringify({ intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs });
@@ -80,8 +82,9 @@ export class LifecycleService implements BeforeApplicationShutdown {
    * The welcome frame, `{"event":"welcome","data":{"clientId":…,"heartbeat":{…}}}`.
    * Only the id varies: the heartbeat part is serialised once, not per connection.
    */
-  private welcome(clientId: string): string {
-    return `{"event":"welcome","data":{"clientId":${JSON.stringify(clientId)},"heartbeat":${this.heartbeatJson}}}`;
+  private welcome(clientId: string, session: string | undefined): string {
+    const sessionPart = session === undefined ? '' : `,"session":${session}`;
+    return `{"event":"welcome","data":{"clientId":${JSON.stringify(clientId)},"heartbeat":${this.heartbeatJson}${sessionPart}}}`;
   }
 
   /** False once shutdown has begun: readiness reports it, upgrades should stop. */
@@ -101,8 +104,9 @@ export class LifecycleService implements BeforeApplicationShutdown {
       socket.on('close', this.onSocketClose);
       socket.on('error', this.onSocketError);
       this.heartbeat.track(record);
-      // The one send path, like every other frame (slow-consumer limits).
-      this.backpressure.send(record, this.welcome(record.id));
+      // The one send path, like every other frame (slow-consumer limits). The session is a
+      // per-client resource: released by the cleanup pipeline, which starts its TTL.
+      this.backpressure.send(record, this.welcome(record.id, this.sessions.open(record)));
       const event: ClientConnectedEvent = {
         clientId: record.id,
         remoteAddress: record.remoteAddress,

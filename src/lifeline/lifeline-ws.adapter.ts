@@ -20,6 +20,7 @@ import { takeToken } from './limits/rate-limit';
 import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
 import { setAdmission } from './upgrade/admission';
+import { closeWithRefusal, wantsCloseRefusal } from './upgrade/refusal-close';
 import { requestPathname } from './upgrade/request-path';
 import { isRefusal, type Refusal, UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -203,15 +204,19 @@ export class LifelineWsAdapter extends WsAdapter {
     try {
       pathname = requestPathname(request.url);
     } catch {
-      return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'));
+      return writeRefusal(socket, this.gate.refuse(request, 400, 'bad_request', 'malformed request target'), request, head);
     }
     const servers = (this.wsServersRegistry.get(port) ?? []) as PathServer[];
     const server = servers.find((s) => s.path === pathname);
     if (!server) {
-      return writeRefusal(socket, this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`));
+      // During shutdown the endpoints are already gone: that is "come back later", not "no such endpoint".
+      const refusal = this.lifecycle.accepting
+        ? this.gate.refuse(request, 404, 'not_found', `no WebSocket endpoint at ${pathname}`)
+        : this.gate.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': '5' });
+      return writeRefusal(socket, refusal, request, head);
     }
     const decision = await this.gate.admit(request);
-    if (isRefusal(decision)) return writeRefusal(socket, decision);
+    if (isRefusal(decision)) return writeRefusal(socket, decision, request, head);
     try {
       if (socket.destroyed) return;
       setAdmission(request, decision);
@@ -302,8 +307,10 @@ function textOf(raw: RawData): string {
 }
 
 
-function writeRefusal(socket: Duplex, refusal: Refusal): void {
+function writeRefusal(socket: Duplex, refusal: Refusal, request: http.IncomingMessage, head: Buffer): void {
   if (socket.destroyed) return;
+  // Browsers cannot read an HTTP refusal; clients that ask get a close code (4401, 4403, 4503, …).
+  if (wantsCloseRefusal(request)) return closeWithRefusal(request, socket, head, refusal);
   const body = JSON.stringify({ statusCode: refusal.status, message: refusal.message });
   const headers = Object.entries(refusal.headers ?? {})
     .map(([name, value]) => `${name}: ${value}\r\n`)

@@ -12,6 +12,7 @@ export const LifelineEvents = {
   rateLimited: 'lifeline.client.rate-limited',
   topicSubscribed: 'lifeline.topic.subscribed',
   topicUnsubscribed: 'lifeline.topic.unsubscribed',
+  sessionResumed: 'lifeline.session.resumed',
   topicRefused: 'lifeline.topic.refused',
 } as const;
 
@@ -84,6 +85,24 @@ export interface UpgradeRejectedEvent {
   reason: RejectionReason;
   status: number;
   remoteAddress: string | undefined;
+}
+
+/** How a resume ended: every topic recovered, some not, or refused (with the reason). */
+export type ResumeResult = 'recovered' | 'partial' | 'unknown_session' | 'expired' | 'forbidden';
+
+/**
+ * A `resume` frame was answered. On success the connection `clientId` now
+ * holds session `sessionId`, which `previousClientId` held before (presence
+ * can re-key its member).
+ */
+export interface SessionResumedEvent {
+  clientId: string;
+  sessionId: string | null;
+  result: ResumeResult;
+  previousClientId: string | undefined;
+  /** Messages replayed, all topics together. */
+  replayed: number;
+  durationMs: number;
 }
 
 export interface RateLimitedEvent {

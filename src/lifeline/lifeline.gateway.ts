@@ -13,11 +13,14 @@ import type { WebSocket } from 'ws';
 import { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import { LifecycleService } from './lifecycle.service';
+import { BackpressureService } from './limits/backpressure.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TopicPolicyGuard } from './permissions/topic-policy.guard';
 import type { PresenceSnapshot } from './presence/interfaces/presence.interface';
 import { PresenceService } from './presence/presence.service';
 import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema } from './protocol';
+import { ResumeService } from './sessions/resume.service';
+import { SessionsService } from './sessions/sessions.service';
 import { TopicsService } from './topics/topics.service';
 
 interface TopicReply {
@@ -40,6 +43,9 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   constructor(
     private readonly lifecycle: LifecycleService,
     private readonly topics: TopicsService,
+    private readonly sessions: SessionsService,
+    private readonly resumes: ResumeService,
+    private readonly backpressure: BackpressureService,
     private readonly presence: PresenceService,
   ) {}
 
@@ -56,15 +62,35 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
     return { event: 'pong', data };
   }
 
+  /**
+   * `subscribed` carries the topic's position ({topic, epoch, offset}), and
+   * only messages after it follow: it is sent by the catch-up itself, ahead
+   * of whatever was published while the position was read.
+   */
   @SubscribeMessage('subscribe')
   @UseGuards(TopicPolicyGuard)
-  async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<WsResponse<TopicReply>> {
+  async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
     const { topic, presence } = parseBody(subscribeBodySchema, body, 'subscribe');
     const client = this.client(socket, 'subscribe');
-    this.topics.subscribe(client, topic);
-    // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
-    const snapshot = presence === true ? await this.presence.watch(client, topic) : undefined;
-    return { event: 'subscribed', data: snapshot ? { topic, presence: snapshot } : { topic } };
+    const catchUp = await this.topics.subscribeFrom(client, topic);
+    if (!catchUp) return;
+    try {
+      const { epoch, offset } = catchUp.position;
+      // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
+      const snapshot = presence === true ? await this.presence.watch(client, topic) : undefined;
+      const data: TopicReply & { epoch: string; offset: number } = snapshot
+        ? { topic, epoch, offset, presence: snapshot }
+        : { topic, epoch, offset };
+      this.backpressure.send(client, JSON.stringify({ event: 'subscribed', data }));
+    } finally {
+      catchUp.finish();
+    }
+  }
+
+  /** First frame of a reconnecting client: see ResumeService. */
+  @SubscribeMessage('resume')
+  resume(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
+    return this.resumes.resume(this.client(socket, 'resume'), body);
   }
 
   @SubscribeMessage('unsubscribe')
@@ -76,12 +102,18 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
     return { event: 'unsubscribed', data: { topic } };
   }
 
+  /** With an `id`: published once per session, acknowledged with `published` {id, topic, offset}. */
   @SubscribeMessage('publish')
   @UseGuards(TopicPolicyGuard)
-  publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): void {
-    const { topic, data } = parseBody(publishBodySchema, body, 'publish');
-    this.client(socket, 'publish');
-    this.topics.publish(topic, data);
+  async publish(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
+    const { topic, data, id } = parseBody(publishBodySchema, body, 'publish');
+    const client = this.client(socket, 'publish');
+    if (id === undefined) {
+      await this.topics.publish(topic, data);
+      return;
+    }
+    const ack = await this.sessions.publishOnce(client, topic, data, id);
+    this.backpressure.send(client, JSON.stringify({ event: 'published', data: ack }));
   }
 
   private client(socket: WebSocket, event: string): ClientRecord {

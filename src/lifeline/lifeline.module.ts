@@ -5,11 +5,15 @@ import { LifecycleContext } from './cleanup/lifecycle-context';
 import { ClientRegistryService } from './client-registry.service';
 import { LIFELINE_OPTIONS } from './constants';
 import { HeartbeatService } from './heartbeat.service';
+import { HOST_PROVIDERS, LifelineAdapterDefault } from './host/host.providers';
+import { LifelineHostModule } from './host/lifeline-host.module';
 import type { LifelineModuleOptions } from './interfaces/lifeline-options.interface';
 import { LifecycleService } from './lifecycle.service';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './lifeline.module-definition';
 import { resolveLifelineOptions } from './lifeline.options';
 import { BackpressureService } from './limits/backpressure.service';
+import { ResumeService } from './sessions/resume.service';
+import { SessionsService } from './sessions/sessions.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TokenExpiryService } from './permissions/token-expiry.service';
 import { TopicPermissions } from './permissions/topic-permissions.service';
@@ -20,11 +24,15 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
 /**
  * The reusable core. Import with forRoot/forRootAsync; the host app must also
- * import EventEmitterModule.forRoot() and ScheduleModule.forRoot(), and use
- * LifelineWsAdapter (see README).
+ * import EventEmitterModule.forRoot() (a clear error at start otherwise).
+ * ScheduleModule.forRoot() and app.useWebSocketAdapter(new LifelineWsAdapter(app))
+ * are optional: Lifeline falls back to its own (host/host.providers.ts).
  */
 @Module({
+  imports: [LifelineHostModule],
   providers: [
+    ...HOST_PROVIDERS,
+    LifelineAdapterDefault,
     {
       provide: LIFELINE_OPTIONS,
       useFactory: (options: LifelineModuleOptions) => resolveLifelineOptions(options),
@@ -39,6 +47,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TopicPolicyGuard,
     GuardRefusalFilter,
@@ -53,6 +63,8 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicsService,
     UpgradeGate,
     BackpressureService,
+    SessionsService,
+    ResumeService,
     TopicPermissions,
     TokenExpiryService,
     PresenceService,

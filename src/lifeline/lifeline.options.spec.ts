@@ -20,12 +20,22 @@ describe('resolveLifelineOptions', () => {
       slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },
       handshakeTimeoutMs: 10_000,
       allowBinary: false,
+      sessionTtlMs: 120_000,
+      history: { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 },
       maxSubscriptionsPerClient: 1000,
       requireOrigin: false,
       defaultTopicPolicy: 'open',
       topicPolicyTimeoutMs: 5_000,
       presence: { graceMs: 5_000, batchMs: 1_000 },
     });
+  });
+
+  it('refuses a negative session TTL and history bounds out of range', () => {
+    expect(() => resolveLifelineOptions({ sessionTtlMs: -1 })).toThrow(/sessionTtlMs/);
+    const history = { size: 1000, ttlMs: 120_000, maxBytes: 1024, replayMaxMessages: 1000 };
+    expect(() => resolveLifelineOptions({ history: { ...history, replayMaxMessages: 0 } })).toThrow(/history.replayMaxMessages/);
+    expect(() => resolveLifelineOptions({ history: { ...history, size: -1 } })).toThrow(/history.size/);
+    expect(resolveLifelineOptions({ sessionTtlMs: 0, history: { ...history, size: 0 } }).sessionTtlMs).toBe(0);
   });
 
   it('refuses a slow-consumer hard limit below the soft one', () => {

@@ -45,6 +45,15 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
       throw new Error(`LifelineModule: ${key} must be a positive number (got ${String(value)})`);
     }
   }
+  if (!Number.isInteger(resolved.sessionTtlMs) || resolved.sessionTtlMs < 0) {
+    throw new Error(`LifelineModule: sessionTtlMs must be a whole number, zero or more (got ${String(resolved.sessionTtlMs)})`);
+  }
+  const history = resolved.history;
+  for (const [key, min] of [['size', 0], ['ttlMs', 1], ['maxBytes', 1], ['replayMaxMessages', 1]] as const) {
+    if (!Number.isInteger(history[key]) || history[key] < min) {
+      throw new Error(`LifelineModule: history.${key} must be a whole number, at least ${min} (got ${String(history[key])})`);
+    }
+  }
   const { maxBufferedBytes, hardLimitBytes } = resolved.slowConsumer;
   if (hardLimitBytes !== undefined && hardLimitBytes < maxBufferedBytes) {
     throw new Error(

@@ -45,7 +45,18 @@ const topic = z
 export const topicBodySchema = z.object({ topic });
 /** `presence: true` also joins the topic's presence and asks for its snapshot and diffs. */
 export const subscribeBodySchema = z.object({ topic, presence: z.boolean().optional() });
-export const publishBodySchema = z.object({ topic, data: z.unknown().optional() });
+export const publishBodySchema = z.object({ topic, data: z.unknown().optional(), id: z.string().min(1).max(128).optional() });
+
+/** Topics a resume may list: at most this many. */
+export const MAX_RESUME_TOPICS = 10_000;
+
+export const resumeBodySchema = z.object({
+  token: z.string().min(1).max(512),
+  topics: z
+    .record(topic, z.object({ epoch: z.string().min(1).max(128), offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }))
+    .refine((topics) => Object.keys(topics).length <= MAX_RESUME_TOPICS, { message: `at most ${MAX_RESUME_TOPICS} topics` })
+    .optional(),
+});
 
 /** Parses a text frame into `{ event, data }` or throws a ProtocolError saying why. */
 export function parseFrame(raw: string): Frame {

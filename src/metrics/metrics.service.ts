@@ -12,7 +12,11 @@ import {
   PresenceEvents,
   PresenceService,
   type RejectionReason,
+  type ResumeResult,
+  type SessionResumedEvent,
+  SessionsService,
   type SweepEvent,
+  TopicsService,
   type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
@@ -21,6 +25,7 @@ import { EventLoopDelayMetric } from './event-loop-delay';
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
 /** Round trips observed per turn of the event loop (well under a millisecond's work). */
 const RTT_SLICE = 2048;
+const RESUME_RESULTS: readonly ResumeResult[] = ['recovered', 'partial', 'unknown_session', 'expired', 'forbidden'];
 const REJECTION_REASONS: readonly RejectionReason[] = [
   'not_found',
   'bad_request',
@@ -104,6 +109,18 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly resumes = new Counter({
+    name: 'lifeline_resumes_total',
+    help: 'Answered resume frames, by result: recovered (every topic), partial (some topics not), or the refusal reason.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly replayed = new Counter({
+    name: 'lifeline_replayed_messages_total',
+    help: 'Messages replayed to resuming clients.',
+    registers: [this.registry],
+  });
+
   private readonly topicRefusals = new Counter({
     name: 'lifeline_topic_refusals_total',
     help: 'Subscribes and publishes refused by topic permissions (claims, TopicPolicy, TOPIC_POLICY, guards), by action.',
@@ -126,6 +143,9 @@ export class MetricsService implements OnModuleDestroy {
   constructor(
     clients: ClientRegistryService,
     backpressure: BackpressureService,
+    // Optional so the service can be built alone (specs); Nest always provides them.
+    @Optional() sessions?: SessionsService,
+    @Optional() topics?: TopicsService,
     @Optional() presence?: PresenceService,
   ) {
     let presenceUsers = 0;
@@ -139,6 +159,31 @@ export class MetricsService implements OnModuleDestroy {
         this.set(presenceUsers);
       },
     });
+    new Gauge({
+      name: 'lifeline_sessions',
+      help: 'Sessions held now (memory mode: live and waiting to expire; cluster: live on this node).',
+      registers: [this.registry],
+      collect() {
+        this.set(sessions?.store.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'lifeline_history_messages',
+      help: 'Messages kept in topic history (memory mode; 0 when history is in Redis).',
+      registers: [this.registry],
+      collect() {
+        this.set(topics?.log.stats()?.messages ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'lifeline_history_bytes',
+      help: 'Approximate bytes of the messages kept in topic history (memory mode; 0 when history is in Redis).',
+      registers: [this.registry],
+      collect() {
+        this.set(topics?.log.stats()?.bytes ?? 0);
+      },
+    });
+    for (const result of RESUME_RESULTS) this.resumes.inc({ result }, 0);
     new Gauge({
       name: 'lifeline_slow_consumers',
       help: 'Clients whose send buffer is over SLOW_CONSUMER_MAX_BUFFERED_BYTES now.',
@@ -213,6 +258,12 @@ export class MetricsService implements OnModuleDestroy {
   @OnEvent(LifelineEvents.upgradeRejected)
   onUpgradeRejected(event: UpgradeRejectedEvent): void {
     this.rejections.inc({ reason: event.reason });
+  }
+
+  @OnEvent(LifelineEvents.sessionResumed)
+  onResumed(event: SessionResumedEvent): void {
+    this.resumes.inc({ result: event.result });
+    if (event.replayed > 0) this.replayed.inc(event.replayed);
   }
 
   @OnEvent(PresenceEvents.online)

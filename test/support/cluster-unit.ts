@@ -7,6 +7,8 @@ import { NodeLeaseService } from '../../src/cluster/node-lease.service';
 import { NodeReaper } from '../../src/cluster/node-reaper.service';
 import { ClusterPresenceService } from '../../src/cluster/presence.service';
 import { RedisConnection } from '../../src/cluster/redis.connection';
+import { RedisTopicLog } from '../../src/cluster/redis-topic-log';
+import { MemoryTopicLog } from '../../src/lifeline/history/memory-topic-log';
 import { ClientRegistryService } from '../../src/lifeline/client-registry.service';
 import type { ClientRecord } from '../../src/lifeline/interfaces/client-record.interface';
 import {
@@ -72,7 +74,13 @@ export class UnitNode {
   /** Connects and registers (no timer unless `renew`). */
   static async start(options: ClusterOptions, { renew = false, bridge = false } = {}): Promise<UnitNode> {
     const node = new UnitNode(options);
-    if (bridge) node.bridge.start();
+    if (bridge) {
+      // What ClusterStores does at module init: history in Redis; the bridge delivers what it publishes.
+      const { history } = node.topics;
+      const fallback = new MemoryTopicLog(history, (t, f, o) => node.topics.deliver(t, f, o), 60_000, 'local-');
+      node.topics.useLog(new RedisTopicLog(node.connection, node.keys, history, 60_000, fallback));
+      node.bridge.start();
+    }
     if (!(await node.connection.connect(3000))) throw new Error(`no Redis at ${options.redisUrl}`);
     await node.lease.settled();
     if (renew) node.lease.start();

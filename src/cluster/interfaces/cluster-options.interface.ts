@@ -11,3 +11,14 @@ export interface ClusterOptions {
   /** Lease renewal and dead-node check period: nodeTtlMs / 3. */
   refreshMs: number;
 }
+
+/** ClusterModule.forRoot(options): what a host app gives instead of environment variables. */
+export interface ClusterModuleOptions {
+  redisUrl: string;
+  /** Default: hostname-pid-random. */
+  nodeId?: string;
+  /** Default `lifeline:`. */
+  keyPrefix?: string;
+  /** Default 10000; at least 300. */
+  nodeTtlMs?: number;
+}

@@ -31,6 +31,8 @@ export interface ClientRecord {
   readonly userAgent: string | undefined;
   /** Who the client authenticated as (JWT `sub`), if anyone. */
   readonly userId: string | undefined;
+  /** The session this connection holds (SessionsService's field; changes when the client resumes another). */
+  sessionId: string | undefined;
   /** Epoch milliseconds of the last pong; NaN before the first (heartbeat's field). */
   lastPongAt: number;
   /** Round trip of the last answered protocol ping, in ms; NaN before the first (heartbeat's field). */

@@ -28,6 +28,8 @@ export const DISCONNECT_REASONS = [
   'slow_consumer',
   /** Cluster mode: the node holding the client stopped renewing its lease. */
   'node_lost',
+  /** The client's session was resumed on a new connection while this one was still registered (a half-open peer). */
+  'resumed',
   /**
    * A message in more than 16,384 fragments (or 262,144 buffered chunks),
    * ws's bounds on what one message may cost to reassemble (close 1008).

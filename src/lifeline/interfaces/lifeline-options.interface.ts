@@ -1,4 +1,7 @@
 import type { PresenceOptions } from '../presence/interfaces/presence.interface';
+import type { HistoryOptions } from '../history/interfaces/topic-log.interface';
+
+export type { HistoryOptions };
 
 export interface LifelineModuleOptions extends LifelineLimitOptions {
   /** WebSocket path on the HTTP server. Default `/ws`. */
@@ -19,6 +22,10 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
   sweepSliceMs?: number;
   /** User and topic presence (PRESENCE_GRACE_MS, PRESENCE_BATCH_MS). */
   presence?: PresenceOptions;
+  /** How long a session outlives its connection, in ms (a client may resume it meanwhile); 0 turns sessions off. Default 120000. */
+  sessionTtlMs?: number;
+  /** Topic history, for replay on resume. */
+  history?: HistoryOptions;
   /**
    * What a client may do with a topic when neither its token's `topics`
    * claim nor a TopicPolicy decides: `open` (default) allows, `closed` refuses.

@@ -7,14 +7,26 @@ import { resolveLifelineOptions } from '../lifeline.options';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
-import { FANOUT_SENDS_PER_TURN, messageFrame, type TopicBus, TopicsService } from './topics.service';
+import { FANOUT_SENDS_PER_TURN, messageFrame as frameAt, TopicsService } from './topics.service';
 import { type Connection, Loopback } from '../../../test/support/loopback';
+import type { TopicLog } from '../history/interfaces/topic-log.interface';
 
 function textOf(raw: RawData): string {
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
   return Buffer.from(raw).toString('utf8');
 }
+
+/** The frame of a message at a position; the specs' topics live in one service, so offsets count from 1. */
+let epochOf: (topic: string) => string = () => '';
+const messageFrame = (topic: string, data: unknown, offset: number) => frameAt(topic, data, epochOf(topic), offset);
+const useEpochsOf = (topics: TopicsService) => {
+  epochOf = () => '';
+  return async (topic: string) => {
+    const { epoch } = await topics.log.position(topic);
+    epochOf = (t) => (t === topic ? epoch : '');
+  };
+};
 
 /** A registered client whose raw incoming text frames are kept. */
 interface Subscriber {
@@ -173,13 +185,15 @@ describe('TopicsService (real registry, real sockets)', () => {
     topics.subscribe(outsider.record, 'other');
 
     const stringify = jest.spyOn(JSON, 'stringify');
-    const delivered = topics.publish('t', { price: 42, tags: ['x'] });
+    const delivered = await topics.publish('t', { price: 42, tags: ['x'] });
     const serialisations = stringify.mock.calls.length;
     stringify.mockRestore();
 
-    expect(delivered).toBe(2);
+    expect(delivered.recipients).toBe(2);
+    expect(delivered.offset).toBe(1);
+    // Once, not once per subscriber.
     expect(serialisations).toBe(1);
-    const expected = '{"event":"message","data":{"topic":"t","data":{"price":42,"tags":["x"]}}}';
+    const expected = `{"event":"message","data":{"topic":"t","data":{"price":42,"tags":["x"]},"epoch":"${delivered.epoch}","offset":1}}`;
     await waitFor(() => a.received.length > 0 && b.received.length > 0, 'both subscribers received the frame', 2000);
     expect(a.received).toEqual([expected]);
     expect(b.received).toEqual([expected]);
@@ -197,9 +211,10 @@ describe('TopicsService (real registry, real sockets)', () => {
     registry.unregister(unregistered.record.id);
     expect(unregistered.connection.socket.readyState).toBe(WebSocket.OPEN);
 
-    expect(topics.publish('t', 'hello')).toBe(1);
+    const { recipients, epoch } = await topics.publish('t', 'hello');
+    expect(recipients).toBe(1);
     await waitFor(() => live.received.length > 0, 'the live subscriber received the frame', 2000);
-    expect(live.received).toEqual(['{"event":"message","data":{"topic":"t","data":"hello"}}']);
+    expect(live.received).toEqual([`{"event":"message","data":{"topic":"t","data":"hello","epoch":"${epoch}","offset":1}}`]);
 
     // Give a wrongly sent frame time to arrive before asserting it did not.
     await sleep(50);
@@ -207,17 +222,19 @@ describe('TopicsService (real registry, real sockets)', () => {
     expect(unregistered.received).toEqual([]);
   });
 
-  it('publish to a topic nobody follows returns 0 and creates no entry', () => {
-    expect(topics.publish('nobody', { x: 1 })).toBe(0);
+  it('publish to a topic nobody follows returns 0 recipients and creates no subscriber entry (the history still counts it)', async () => {
+    expect(await topics.publish('nobody', { x: 1 })).toMatchObject({ recipients: 0, offset: 1 });
+    expect(await topics.publish('nobody', { x: 2 })).toMatchObject({ recipients: 0, offset: 2 });
     expect(topics.topicCount).toBe(0);
   });
 
   it('publish with undefined data still sends a frame', async () => {
     const s = await join();
     topics.subscribe(s.record, 't');
-    expect(topics.publish('t', undefined)).toBe(1);
+    const { recipients, epoch } = await topics.publish('t', undefined);
+    expect(recipients).toBe(1);
     await waitFor(() => s.received.length > 0, 'frame received', 2000);
-    expect(s.received).toEqual(['{"event":"message","data":{"topic":"t"}}']);
+    expect(s.received).toEqual([`{"event":"message","data":{"topic":"t","epoch":"${epoch}","offset":1}}`]);
   });
 
   it('running the disposers from takeResources leaves no subscriber and no topic', async () => {
@@ -251,7 +268,7 @@ describe('TopicsService (real registry, real sockets)', () => {
     // The immediately-run disposer must not create anything either.
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(topics.topicCount).toBe(0);
-    expect(topics.publish('news', 1)).toBe(0);
+    expect((await topics.publish('news', 1)).recipients).toBe(0);
   });
 });
 
@@ -269,13 +286,6 @@ describe('TopicsService: the bus (cluster mode) and subscription events', () => 
     return { record: registry.register(connection.socket, connection.request), connection, received };
   };
 
-  /** A bus that records what it was handed. */
-  const recordingBus = () => {
-    const forwarded: [string, string][] = [];
-    const bus: TopicBus = { forward: (topic, frame) => forwarded.push([topic, frame]) };
-    return { bus, forwarded };
-  };
-
   beforeEach(async () => {
     loop = await Loopback.start();
     registry = new ClientRegistryService(resolveLifelineOptions({}));
@@ -291,58 +301,25 @@ describe('TopicsService: the bus (cluster mode) and subscription events', () => 
     await loop.close();
   });
 
-  it('without a bus, publish is local, as in the in-memory mode', async () => {
+  it('publish is local in the in-memory mode, with consecutive offsets', async () => {
     const s = await join();
     topics.subscribe(s.record, 't');
     expect(topics.distributed).toBe(false);
-    expect(topics.publish('t', 1)).toBe(1);
-    await waitFor(() => s.received.length > 0, 'received', 2000);
-    expect(s.received).toEqual([messageFrame('t', 1)]);
+    const first = await topics.publish('t', 1);
+    const second = await topics.publish('t', 2);
+    expect([first.offset, second.offset]).toEqual([1, 2]);
+    expect(second.epoch).toBe(first.epoch);
+    await waitFor(() => s.received.length === 2, 'received', 2000);
+    expect(s.received).toEqual([frameAt('t', 1, first.epoch, 1), frameAt('t', 2, first.epoch, 2)]);
   });
 
-  it('with a bus, publish delivers locally once and forwards the same frame, serialised once', async () => {
+  it('deliverFrame sends an already serialised frame to local subscribers', async () => {
     const s = await join();
     topics.subscribe(s.record, 't');
-    const { bus, forwarded } = recordingBus();
-    topics.setBus(bus);
-    expect(topics.distributed).toBe(true);
-
-    const stringify = jest.spyOn(JSON, 'stringify');
-    expect(topics.publish('t', { x: 1 })).toBe(1);
-    const serialisations = stringify.mock.calls.length;
-    stringify.mockRestore();
-
-    expect(serialisations).toBe(1);
-    const frame = '{"event":"message","data":{"topic":"t","data":{"x":1}}}';
-    expect(forwarded).toEqual([['t', frame]]);
-    await waitFor(() => s.received.length > 0, 'received', 2000);
-    await sleep(30);
-    expect(s.received).toEqual([frame]);
-  });
-
-  it('with a bus, a topic without local subscribers is still forwarded (other nodes may have some)', () => {
-    const { bus, forwarded } = recordingBus();
-    topics.setBus(bus);
-    expect(topics.publish('elsewhere', 'x')).toBe(0);
-    expect(forwarded).toEqual([['elsewhere', messageFrame('elsewhere', 'x')]]);
-    expect(topics.topicCount).toBe(0);
-  });
-
-  it('deliverLocal and deliverFrame never use the bus', async () => {
-    const s = await join();
-    topics.subscribe(s.record, 't');
-    const { bus, forwarded } = recordingBus();
-    topics.setBus(bus);
-    expect(topics.deliverLocal('t', 'a')).toBe(1);
-    expect(topics.deliverFrame('t', '{"event":"message","data":{"topic":"t","data":"b"}}')).toBe(1);
+    expect(topics.deliverFrame('t', '{"event":"message","data":{"topic":"t","data":"b"}}', 5)).toBe(1);
     expect(topics.deliverFrame('nobody', 'x')).toBe(0);
-    expect(forwarded).toEqual([]);
-    await waitFor(() => s.received.length === 2, 'both received', 2000);
-    expect(s.received).toEqual([messageFrame('t', 'a'), '{"event":"message","data":{"topic":"t","data":"b"}}']);
-
-    topics.setBus(undefined);
-    topics.publish('t', 'c');
-    expect(forwarded).toEqual([]);
+    await waitFor(() => s.received.length === 1, 'received', 2000);
+    expect(s.received).toEqual(['{"event":"message","data":{"topic":"t","data":"b"}}']);
   });
 
   it('emits one event per subscription change: subscribe, unsubscribe, and release on disconnect', async () => {
@@ -386,7 +363,7 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
     const topics = new TopicsService(registry);
     const clients = Array.from({ length: 50 }, fakeSocket);
     for (const c of clients) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 't');
-    for (let n = 0; n < 400; n++) expect(topics.publish('t', n)).toBe(50);
+    for (let n = 0; n < 400; n++) void topics.publish('t', n);
     expect(topics.pendingCount).toBe(0);
     expect(clients[49].sent).toHaveLength(400);
   });
@@ -398,10 +375,12 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
     const clients = Array.from({ length: 4 }, fakeSocket);
     for (const c of clients) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 't');
 
-    const returned = Array.from({ length: 10 }, (_, n) => topics.publish('t', n));
+    const track = useEpochsOf(topics);
+    const returned = await Promise.all(Array.from({ length: 10 }, (_, n) => topics.publish('t', n)));
+    await track('t');
 
     // 4 subscribers, budget 10: publishes 0-2 go out now (12 sends), the other 7 wait.
-    expect(returned).toEqual(Array(10).fill(4));
+    expect(returned.map((r) => r.recipients)).toEqual(Array(10).fill(4));
     expect(clients[0].sent).toHaveLength(3);
     expect(topics.pendingCount).toBe(7);
     // Each later turn sends one share (3 fan-outs here); timers and I/O run in between.
@@ -411,11 +390,11 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
     expect(topics.pendingCount).toBe(1);
     await nextTurn();
     expect(topics.pendingCount).toBe(0);
-    for (const c of clients) expect(c.sent).toEqual(Array.from({ length: 10 }, (_, n) => messageFrame('t', n)));
+    for (const c of clients) expect(c.sent).toEqual(Array.from({ length: 10 }, (_, n) => messageFrame('t', n, n + 1)));
 
     // With the backlog gone and a new turn, a publish is synchronous again.
     await nextTurn();
-    expect(topics.publish('t', 'again')).toBe(4);
+    expect((await topics.publish('t', 'again')).recipients).toBe(4);
     expect(clients[3].sent).toHaveLength(11);
   });
 
@@ -426,11 +405,67 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
     const big = Array.from({ length: 5 }, fakeSocket);
     for (const c of big) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 'big');
 
-    expect(topics.publish('big', 1)).toBe(5); // all five at once
+    const track = useEpochsOf(topics);
+    expect((await topics.publish('big', 1)).recipients).toBe(5); // all five at once
+    await track('big');
     expect(big.map((c) => c.sent.length)).toEqual([1, 1, 1, 1, 1]);
-    expect(topics.deliver('big', messageFrame('big', 2))).toBe(5); // deferred: 5 subscribers now
-    expect(topics.deliverFrame('big', messageFrame('big', 'direct'))).toBe(5); // deliverFrame ignores the budget
+    expect(topics.deliver('big', messageFrame('big', 2, 2), 2)).toBe(5); // deferred: 5 subscribers now
+    expect(topics.deliverFrame('big', messageFrame('big', 'direct', 3), 3)).toBe(5); // deliverFrame ignores the budget
     await nextTurn();
-    expect(big[0].sent).toEqual([messageFrame('big', 1), messageFrame('big', 'direct'), messageFrame('big', 2)]);
+    expect(big[0].sent).toEqual([messageFrame('big', 1, 1), messageFrame('big', 'direct', 3), messageFrame('big', 2, 2)]);
+  });
+});
+
+describe('TopicsService: catch-up (subscribeFrom) against a log whose reads overtake its deliveries (as Redis pub/sub can)', () => {
+  const fakeSocket = () => {
+    const sent: string[] = [];
+    return { sent, socket: { readyState: WebSocket.OPEN, send: (frame: string) => sent.push(frame) } };
+  };
+  const frame = (offset: number) => frameAt('t', offset, 'e', offset);
+
+  /** A log that has 1..last stored; deliveries are made by the test, as a late pub/sub would. */
+  const logWith = (last: number): TopicLog => ({
+    append: () => Promise.reject(new Error('not used')),
+    position: () => Promise.resolve({ epoch: 'e', offset: last }),
+    readAfter: (_t, _e, offset) =>
+      Promise.resolve({
+        ok: true,
+        position: { epoch: 'e', offset: last },
+        messages: Array.from({ length: last - offset }, (_, i) => ({ offset: offset + 1 + i, frame: frame(offset + 1 + i) })),
+      }),
+    stats: () => undefined,
+    close: () => undefined,
+  });
+
+  it('replays, then sends held live messages once; late copies of replayed messages are skipped', async () => {
+    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const topics = new TopicsService(registry);
+    topics.useLog(logWith(3));
+    const c = fakeSocket();
+    const record = registry.register(c.socket as unknown as WebSocket);
+    const pending = topics.subscribeFrom(record, 't', { epoch: 'e', offset: 1 });
+    // While the history is read: copies of 2 and 3, and a new 4, arrive.
+    topics.deliver('t', frame(2), 2);
+    topics.deliver('t', frame(4), 4);
+    const catchUp = await pending;
+    expect(catchUp?.read).toMatchObject({ ok: true });
+    expect(catchUp?.finish()).toBe(2);
+    expect(c.sent).toEqual([frame(2), frame(3), frame(4)]);
+
+    // Same again where nothing arrived during the read: the copies come after it.
+    const d = fakeSocket();
+    const other = registry.register(d.socket as unknown as WebSocket);
+    const late = await topics.subscribeFrom(other, 't', { epoch: 'e', offset: 1 });
+    late?.finish();
+    for (const o of [2, 3, 4, 5]) topics.deliver('t', frame(o), o);
+    expect(d.sent).toEqual([frame(2), frame(3), frame(4), frame(5)]);
+    // The first newer message lifted the floor; a plain subscribe starts after the position.
+    topics.unsubscribe(other, 't');
+    const again = await topics.subscribeFrom(other, 't');
+    expect(again?.position).toEqual({ epoch: 'e', offset: 3 });
+    again?.finish();
+    topics.deliver('t', frame(3), 3);
+    topics.deliver('t', frame(6), 6);
+    expect(d.sent.slice(4)).toEqual([frame(6)]);
   });
 });

@@ -1,10 +1,13 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
 import { DEFAULT_OPTIONS, LIFELINE_OPTIONS } from '../constants';
+import type { HistoryOptions, ReadAfter, TopicLog, TopicPosition } from '../history/interfaces/topic-log.interface';
+import { messageFrame as historyMessageFrame } from '../history/message-frame';
+import { MemoryTopicLog } from '../history/memory-topic-log';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
@@ -23,9 +26,34 @@ function sendIfOpen(client: ClientRecord, frame: string): boolean {
   return true;
 }
 
-/** The frame every subscriber of `topic` gets for a publish of `data`. */
-export function messageFrame(topic: string, data: unknown): string {
-  return JSON.stringify({ event: 'message', data: { topic, data } });
+/** The frame every subscriber of `topic` gets for the message at `offset` of `epoch`. */
+export function messageFrame(topic: string, data: unknown, epoch: string, offset: number): string {
+  return historyMessageFrame(topic, data, epoch, offset);
+}
+
+/** What a publish did: its position in the topic's history and the subscribers on this node. */
+export interface PublishResult extends TopicPosition {
+  recipients: number;
+}
+
+/**
+ * A subscription that has begun with its history read (see subscribeFrom).
+ * The caller sends its own reply first (`subscribed`, `resumed`), then
+ * finish(): the replayed messages, then what was published meanwhile, each
+ * once and in offset order; from then on messages flow live.
+ */
+export interface CatchUp {
+  position: TopicPosition;
+  /** Set when a position was given: the messages after it, or why they cannot be had. */
+  read: ReadAfter | undefined;
+  /** Sends the replay (if any) and the held live messages; returns how many were replayed. */
+  finish(): number;
+}
+
+/** Live messages held for one client and topic while its catch-up is read. */
+interface Held {
+  offsets: number[];
+  frames: string[];
 }
 
 /**
@@ -41,14 +69,14 @@ export const FANOUT_SENDS_PER_TURN = 10_000;
 export const MAX_PENDING_FANOUTS = 100_000;
 
 /**
- * Carries a publish beyond this process. TopicsService delivers to its own
- * subscribers itself, then hands the serialised frame to the bus, if one is
- * set; the bus must deliver it to the subscribers of every *other* node once
- * (each of them calls deliver() there). Cluster mode sets one; without
- * a bus a publish is local, as in the in-memory mode.
+ * Marks publishes as distributed beyond this process (cluster mode). The
+ * topic log carries them now (TopicLog.append: one atomic step in Redis
+ * assigns the offset and publishes; every node, the origin included,
+ * delivers through deliver()); the bus itself carries nothing any more.
  */
 export interface TopicBus {
-  forward(topic: string, frame: string): void;
+  /** What carries publishes between nodes, e.g. "redis". */
+  readonly transport: string;
 }
 
 /**
@@ -61,15 +89,29 @@ export interface TopicBus {
  * the event loop every millisecond, so no disconnect stalls the heartbeat.
  */
 @Injectable()
-export class TopicsService {
+export class TopicsService implements OnApplicationShutdown {
   private readonly logger = new Logger('Lifeline');
   private readonly subscribers = new Map<string, Set<ClientRecord>>();
   /** Each client's topics; weak, so a record the pipeline has let go of is not kept. */
   private readonly topicsOf = new WeakMap<ClientRecord, Set<string>>();
   private readonly maxPerClient: number;
   private bus: TopicBus | undefined;
-  /** Fan-outs waiting for a later turn, [topic, frame], oldest at pendingHead. */
-  private pending: [string, string][] = [];
+  /** The topics' history: memory by default, Redis in a cluster (useLog, at module init). */
+  private topicLog: TopicLog;
+  readonly history: HistoryOptions;
+  /** Clients catching up: their live messages wait here, per topic (see subscribeFrom). */
+  private readonly holds = new Map<ClientRecord, Map<string, Held>>();
+  /**
+   * Clients that caught up to an offset this node has not delivered yet: in a
+   * cluster the history read (commands connection) can overtake the same
+   * messages on the pub/sub connection, or they wait in the fan-out queue.
+   * Those older messages are skipped for the client; the first newer one
+   * removes its floor (the stream is in offset order), as does the end of
+   * the subscription.
+   */
+  private readonly floors = new Map<ClientRecord, Map<string, number>>();
+  /** Fan-outs waiting for a later turn, [topic, frame, offset], oldest at pendingHead. */
+  private pending: [string, string, number][] = [];
   private pendingHead = 0;
   private drainScheduled = false;
   private sentThisTurn = 0;
@@ -88,7 +130,112 @@ export class TopicsService {
     @Optional() private readonly backpressure?: BackpressureService,
     @Optional() @Inject(LIFELINE_OPTIONS) options?: ResolvedLifelineOptions,
   ) {
+    this.history = options?.history ?? { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 };
+    const retainMs = Math.max(this.history.ttlMs, options?.sessionTtlMs ?? 0) * 2;
+    this.topicLog = new MemoryTopicLog(this.history, (topic, frame, offset) => this.deliver(topic, frame, offset), retainMs);
     this.maxPerClient = options?.maxSubscriptionsPerClient ?? DEFAULT_OPTIONS.maxSubscriptionsPerClient;
+  }
+
+  /** Replaces the topic log (cluster mode, at module init, before any publish). */
+  useLog(log: TopicLog): void {
+    this.topicLog.close();
+    this.topicLog = log;
+  }
+
+  get log(): TopicLog {
+    return this.topicLog;
+  }
+
+  onApplicationShutdown(): void {
+    this.topicLog.close();
+  }
+
+  /** Whether the client is subscribed to the topic. */
+  isSubscribed(client: ClientRecord, topic: string): boolean {
+    return this.subscribers.get(topic)?.has(client) ?? false;
+  }
+
+  /**
+   * The one path by which a client's subscription starts: the `subscribe`
+   * handler and resume both come here (a subscribe policy belongs here, so
+   * restored subscriptions are checked too). Subscribes, holds the client's
+   * live messages of the topic while its position (or, given `since`, the
+   * messages after it) is read, and returns the catch-up to finish once the
+   * caller has sent its reply. Undefined if the client is gone.
+   *
+   * Already subscribed: nothing is held (messages keep flowing) and no
+   * history is read.
+   */
+  async subscribeFrom(client: ClientRecord, topic: string, since?: TopicPosition): Promise<CatchUp | undefined> {
+    if (this.isSubscribed(client, topic)) {
+      const position = await this.topicLog.position(topic);
+      return { position, read: undefined, finish: () => 0 };
+    }
+    this.hold(client, topic);
+    let finished = false;
+    try {
+      if (!this.subscribe(client, topic)) {
+        this.unhold(client, topic, Number.POSITIVE_INFINITY);
+        finished = true;
+        return undefined;
+      }
+      const read = since ? await this.topicLog.readAfter(topic, since.epoch, since.offset, this.history.replayMaxMessages) : undefined;
+      const position = read?.position ?? (await this.topicLog.position(topic));
+      const replay = read?.ok ? read.messages : [];
+      // Held messages up to here are in the replay (or before the subscription began).
+      const after = read?.ok ? read.position.offset : read ? 0 : position.offset;
+      finished = true;
+      return {
+        position,
+        read,
+        finish: () => {
+          for (const message of replay) this.sendTo(client, message.frame);
+          this.unhold(client, topic, after);
+          return replay.length;
+        },
+      };
+    } finally {
+      // The read failed: what was held is live traffic since the subscription began; it is not dropped.
+      if (!finished) this.unhold(client, topic, 0);
+    }
+  }
+
+  private sendTo(client: ClientRecord, frame: string): boolean {
+    return this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame);
+  }
+
+  private hold(client: ClientRecord, topic: string): void {
+    let topics = this.holds.get(client);
+    if (!topics) {
+      topics = new Map();
+      this.holds.set(client, topics);
+    }
+    topics.set(topic, { offsets: [], frames: [] });
+  }
+
+  /** Stops holding: sends the held messages after `after` (in order; none twice), then live ones flow. */
+  private unhold(client: ClientRecord, topic: string, after: number): void {
+    const topics = this.holds.get(client);
+    const held = topics?.get(topic);
+    if (!topics || !held) return;
+    topics.delete(topic);
+    if (topics.size === 0) this.holds.delete(client);
+    let last = after;
+    for (let i = 0; i < held.offsets.length; i++) {
+      if (held.offsets[i] <= last) continue;
+      last = held.offsets[i];
+      if (this.registry.has(client.id)) this.sendTo(client, held.frames[i]);
+    }
+    // Nothing held reached the catch-up's offset: copies of older messages may still be on their way.
+    const reached = held.offsets.length > 0 && held.offsets[held.offsets.length - 1] >= after;
+    if (!reached && after > 0 && Number.isFinite(after) && this.registry.has(client.id)) {
+      let topics = this.floors.get(client);
+      if (!topics) {
+        topics = new Map();
+        this.floors.set(client, topics);
+      }
+      topics.set(topic, last);
+    }
   }
 
   /**
@@ -184,19 +331,11 @@ export class TopicsService {
    * deferred, how many there are now. The frame is serialised once, not once
    * per subscriber.
    */
-  publish(topic: string, data: unknown): number {
-    // Nothing to serialise for nobody: no local subscriber and no other node.
-    if (!this.bus && !this.subscribers.has(topic)) return 0;
-    const frame = messageFrame(topic, data);
-    const delivered = this.deliver(topic, frame);
-    this.bus?.forward(topic, frame);
-    return delivered;
-  }
-
-  /** Sends to this node's live subscribers only, never through the bus; returns how many got it. */
-  deliverLocal(topic: string, data: unknown): number {
-    if (!this.subscribers.has(topic)) return 0;
-    return this.deliver(topic, messageFrame(topic, data));
+  async publish(topic: string, data: unknown): Promise<PublishResult> {
+    const subscribers = this.subscriberCount(topic);
+    // The log gives the message its offset and hands it to every node's deliver(), this one's included.
+    const appended = await this.topicLog.append(topic, data);
+    return { epoch: appended.epoch, offset: appended.offset, recipients: appended.recipients ?? subscribers };
   }
 
   /**
@@ -206,8 +345,8 @@ export class TopicsService {
    * bus calls this for publishes from other nodes. Returns the number sent,
    * or for a deferred fan-out the number of subscribers now.
    */
-  deliver(topic: string, frame: string): number {
-    if (this.pendingCount === 0 && this.sentThisTurn < this.sendsPerTurn) return this.deliverFrame(topic, frame);
+  deliver(topic: string, frame: string, offset = 0): number {
+    if (this.pendingCount === 0 && this.sentThisTurn < this.sendsPerTurn) return this.deliverFrame(topic, frame, offset);
     if (this.pendingCount >= MAX_PENDING_FANOUTS) {
       this.droppedFanouts++;
       if (!this.overflowLogged) {
@@ -216,7 +355,7 @@ export class TopicsService {
       }
       return 0;
     }
-    this.pending.push([topic, frame]);
+    this.pending.push([topic, frame, offset]);
     this.scheduleDrain();
     return this.subscriberCount(topic);
   }
@@ -225,13 +364,24 @@ export class TopicsService {
    * Sends an already serialised frame to this node's live subscribers of
    * `topic` now, whatever the budget; returns how many got it.
    */
-  deliverFrame(topic: string, frame: string): number {
+  deliverFrame(topic: string, frame: string, offset = 0): number {
     const set = this.subscribers.get(topic);
     if (!set) return 0;
     let delivered = 0;
     for (const client of set) {
       // Unregistered clients are on their way out; their release step is pending.
       if (!this.registry.has(client.id)) continue;
+      // A client catching up gets it after its replay (see subscribeFrom).
+      if (this.holds.size > 0) {
+        const held = this.holds.get(client)?.get(topic);
+        if (held) {
+          held.offsets.push(offset);
+          held.frames.push(frame);
+          continue;
+        }
+      }
+      // A late copy of a message the client's catch-up already sent.
+      if (this.floors.size > 0 && this.belowFloor(client, topic, offset)) continue;
       if (this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame)) delivered++;
     }
     this.countSends(delivered);
@@ -282,8 +432,8 @@ export class TopicsService {
   private readonly drain = (): void => {
     this.drainScheduled = false;
     while (this.pendingCount > 0 && this.sentThisTurn < this.sendsPerTurn) {
-      const [topic, frame] = this.pending[this.pendingHead++];
-      this.deliverFrame(topic, frame);
+      const [topic, frame, offset] = this.pending[this.pendingHead++];
+      this.deliverFrame(topic, frame, offset);
     }
     if (this.pendingCount > 0) {
       if (this.pendingHead >= 1024 && this.pendingHead * 2 >= this.pending.length) {
@@ -298,7 +448,24 @@ export class TopicsService {
     this.overflowLogged = false;
   };
 
+  /** Whether the client already has this message; the first newer one lifts the floor. */
+  private belowFloor(client: ClientRecord, topic: string, offset: number): boolean {
+    const topics = this.floors.get(client);
+    const floor = topics?.get(topic);
+    if (topics === undefined || floor === undefined) return false;
+    if (offset <= floor) return true;
+    this.dropFloor(client, topic);
+    return false;
+  }
+
+  private dropFloor(client: ClientRecord, topic: string): void {
+    const topics = this.floors.get(client);
+    if (!topics?.delete(topic)) return;
+    if (topics.size === 0) this.floors.delete(client);
+  }
+
   private remove(topic: string, client: ClientRecord): void {
+    if (this.floors.size > 0) this.dropFloor(client, topic);
     const set = this.subscribers.get(topic);
     if (!set?.delete(client)) return;
     if (set.size === 0) this.subscribers.delete(topic);

@@ -1,0 +1,17 @@
+export {
+  LifelineClient,
+  type ClientEvents,
+  type ClientState,
+  type LifelineClientOptions,
+  type MessageHandler,
+  type MessageMeta,
+  type ResyncEvent,
+  type RetryEvent,
+  type StateDetail,
+  type Subscription,
+} from './client';
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+export { classifyClose, retryHintMs, type CloseAction } from './close-codes';
+export { LifelineError, type LifelineErrorCode } from './errors';
+export type { WebSocketConstructor, WebSocketLike } from './host';
+export { DEFAULT_OUTBOX, type PublishResult } from './outbox';

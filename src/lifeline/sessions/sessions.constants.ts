@@ -1,0 +1,2 @@
+/** Name of the session link every client holds (ClientRegistryService.attach). */
+export const SESSION_RESOURCE = 'session';

@@ -1,0 +1,2 @@
+export * from './status-section.interface';
+export * from './status-snapshot.interface';
