@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WsAdapter } from '@nestjs/platform-ws';
-import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { MessageMappingProperties, OnGatewayDisconnect } from '@nestjs/websockets';
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
@@ -10,11 +10,12 @@ import { filter, type Observable } from 'rxjs';
 import { type RawData, WebSocket, type WebSocketServer } from 'ws';
 import { ClientRegistryService } from './client-registry.service';
 import { CloseCodes, LIFELINE_OPTIONS } from './constants';
-import type { ClientRecord } from './interfaces/client-record.interface';
+import type { Admission, ClientRecord } from './interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { LifecycleService } from './lifecycle.service';
 import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
+import { installUnboundHandlers, type UnboundHandlerSink, withUnboundHandlers } from './nest-seam/nest-seam';
 import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
 import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
@@ -39,8 +40,10 @@ type PathServer = WebSocketServer & { path: string };
  *   1008 when the client keeps flooding; malformed JSON, a wrong shape or an
  *   unknown event → an error frame, connection kept;
  * - one 'message' listener shared by all clients instead of an rxjs
- *   pipeline per client, and only the bound callbacks kept per client
- *   (MessageHandlers), which keeps the per-connection footprint small.
+ *   pipeline per client; through the Nest seam, a client keeps one pointer
+ *   to its gateway's handlers instead of a bound copy of each, and one
+ *   shared 'close' listener instead of Nest's closure (MessageHandlers),
+ *   which keeps the per-connection footprint small.
  */
 export class LifelineWsAdapter extends WsAdapter {
   private readonly options: ResolvedLifelineOptions;
@@ -62,6 +65,10 @@ export class LifelineWsAdapter extends WsAdapter {
   private queueLimits: FrameQueueLimits | undefined;
   /** One listener shared by all sockets: the socket is `this`, no closure per client. */
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  /** Shared 'close' listener of clients whose handlers came unbound: calls their gateway's handleDisconnect. */
+  private readonly onClose: (this: WebSocket) => void;
+  /** Takes a gateway's handlers unbound (the Nest seam); undefined where the seam is not in place. */
+  private readonly unboundSink: UnboundHandlerSink | undefined;
 
   constructor(app: INestApplicationContext) {
     super(app);
@@ -75,6 +82,49 @@ export class LifelineWsAdapter extends WsAdapter {
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatch(this, data, isBinary);
     };
+    const handlers = this.handlers;
+    const logger = this.logger;
+    this.onClose = function (this: WebSocket) {
+      const gateway = handlers.gatewayOf(this) as Partial<OnGatewayDisconnect> | undefined;
+      try {
+        void gateway?.handleDisconnect?.(this);
+      } catch (err) {
+        logger.error(err);
+      }
+    };
+    if (installUnboundHandlers()) {
+      this.unboundSink = (client, list, instance) => {
+        this.handlers.attachUnbound(client as WebSocket, list, instance);
+        (client as WebSocket).on('message', this.onMessage);
+        return true;
+      };
+    } else {
+      this.logger.warn(
+        'Nest seam not in place (Nest outside the pinned minor): message handlers are bound per client, as Nest does',
+      );
+    }
+  }
+
+  /**
+   * Nest's connection handler, run so that the seam hands this adapter each
+   * gateway's handlers unbound instead of binding them to every client.
+   */
+  override bindClientConnect(server: WebSocketServer, callback: (...args: unknown[]) => void): void {
+    const sink = this.unboundSink;
+    if (!sink) return super.bindClientConnect(server, callback);
+    server.on('connection', (client: WebSocket, request: http.IncomingMessage) =>
+      withUnboundHandlers(sink, () => callback(client, request)),
+    );
+  }
+
+  /**
+   * Nest's disconnect hook is a closure per client (`() => disconnect.next(client)`)
+   * feeding a Subject that calls the gateway's handleDisconnect. A client whose
+   * handlers came unbound gets the shared listener instead, which calls it directly.
+   */
+  override bindClientDisconnect(client: WebSocket, callback: () => void): void {
+    if (this.handlers.gatewayOf(client)) client.on('close', this.onClose);
+    else super.bindClientDisconnect(client, callback);
   }
 
   override create(port: number, options?: Record<string, unknown> & { path?: string }): WebSocketServer {
@@ -131,7 +181,7 @@ export class LifelineWsAdapter extends WsAdapter {
     this.httpServersRegistry.set(port, httpServer);
     this.watchHandshakes(httpServer);
     httpServer.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.routeUpgrade(port, request, socket, head);
+      this.routeUpgrade(port, request, socket, head);
     });
     return httpServer;
   }
@@ -192,7 +242,7 @@ export class LifelineWsAdapter extends WsAdapter {
     await super.dispose();
   }
 
-  private async routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private routeUpgrade(port: number, request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // The upgrade request is complete: from here on the gate decides, promptly.
     this.pendingHandshakes.delete(request.socket);
     this.keptAlive.delete(request.socket);
@@ -215,7 +265,22 @@ export class LifelineWsAdapter extends WsAdapter {
         : this.gate.refuse(request, 503, 'shutting_down', 'server shutting down', { 'Retry-After': '5' });
       return writeRefusal(socket, refusal, request, head);
     }
-    const decision = await this.gate.admit(request);
+    const decision = this.gate.admit(request);
+    // A promise only when a connection guard runs.
+    if (decision instanceof Promise) {
+      void decision.then((settled) => this.upgrade(server, request, socket, head, settled));
+      return;
+    }
+    this.upgrade(server, request, socket, head, decision);
+  }
+
+  private upgrade(
+    server: WebSocketServer,
+    request: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    decision: Admission | Refusal,
+  ): void {
     if (isRefusal(decision)) return writeRefusal(socket, decision, request, head);
     try {
       if (socket.destroyed) return;

@@ -10,27 +10,53 @@ interface SlotTable {
   readonly slots: ReadonlyMap<unknown, number>;
 }
 
-/** What one client keeps: the shared table and the callbacks Nest bound to it. */
+/** What one client keeps on Nest's path: the shared table and the callbacks Nest bound to it. */
 interface ClientHandlers {
   readonly table: SlotTable;
   readonly callbacks: readonly Callback[];
 }
 
+/**
+ * One gateway's handlers as Nest built them, unbound: `callback(client, data,
+ * event)`. Every client of the gateway points at the same one.
+ */
+export class GatewayHandlers {
+  private readonly byEvent = new Map<unknown, Callback>();
+
+  constructor(
+    readonly instance: object,
+    readonly source: readonly MessageMappingProperties[],
+  ) {
+    // The first handler of a name wins, as on Nest's path.
+    for (const h of source) if (!this.byEvent.has(h.message)) this.byEvent.set(h.message, h.callback);
+  }
+
+  find(client: WebSocket, event: string): Callback | undefined {
+    const callback = this.byEvent.get(event);
+    if (callback === undefined) return undefined;
+    const { instance } = this;
+    // What Nest's `callback.bind(instance, client)` would call; made per message, never kept.
+    return (data: unknown, name?: string) => callback.call(instance, client, data, name);
+  }
+}
+
 const HANDLERS = Symbol('lifeline.handlers');
-type HandledSocket = WebSocket & { [HANDLERS]?: ClientHandlers };
+type HandledSocket = WebSocket & { [HANDLERS]?: ClientHandlers | GatewayHandlers };
 
 /**
  * The message handlers of each client, kept small.
  *
  * Nest hands the adapter, per client, an array of `{ message, callback }`
- * objects with each callback bound to that client. Kept as they come, with a
- * closure per client around them, they were a seventh of a connection's
- * heap. Here a client keeps only its bound callbacks; the event → slot table
- * is built once per gateway (every client of a gateway gets the same events
- * in the same order) and one shared listener serves every socket.
+ * objects with each callback bound to that client: a connection's largest
+ * item after the socket itself. Where the Nest seam is in place
+ * (attachUnbound), a client keeps one pointer to its gateway's handlers,
+ * built once per gateway, and nothing is bound. Otherwise (attach) it keeps
+ * only the callbacks Nest bound to it, with the event → slot table built once
+ * per gateway. One shared listener serves every socket either way.
  */
 export class MessageHandlers {
   private readonly tables: SlotTable[] = [];
+  private readonly gateways: GatewayHandlers[] = [];
 
   attach(client: WebSocket, handlers: readonly MessageMappingProperties[]): void {
     (client as HandledSocket)[HANDLERS] = {
@@ -39,9 +65,23 @@ export class MessageHandlers {
     };
   }
 
+  /** The client's gateway handlers, unbound (Nest gives the same array for every client of a gateway). */
+  attachUnbound(client: WebSocket, handlers: readonly MessageMappingProperties[], instance: object): void {
+    let gateway = this.gateways.find((g) => g.source === handlers && g.instance === instance);
+    if (!gateway) this.gateways.push((gateway = new GatewayHandlers(instance, handlers)));
+    (client as HandledSocket)[HANDLERS] = gateway;
+  }
+
+  /** The gateway instance of a client attached unbound. */
+  gatewayOf(client: WebSocket): object | undefined {
+    const handlers = (client as HandledSocket)[HANDLERS];
+    return handlers instanceof GatewayHandlers ? handlers.instance : undefined;
+  }
+
   /** The client's callback for an event; undefined for an unknown event. */
   find(client: WebSocket, event: string): Callback | undefined {
     const handlers = (client as HandledSocket)[HANDLERS];
+    if (handlers instanceof GatewayHandlers) return handlers.find(client, event);
     const slot = handlers?.table.slots.get(event);
     return slot === undefined ? undefined : handlers?.callbacks[slot];
   }

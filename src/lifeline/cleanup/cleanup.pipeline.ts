@@ -6,13 +6,29 @@ import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
-import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import { type ClientDisconnectedEvent, LifelineEvents } from '../lifeline.events';
 import { isLogEnabled } from '../log-level';
 import { STEP_FAILED } from './cleanup-exception.interceptor';
-import { type CleanupStepKind, LifecycleCall } from './lifecycle-call';
+import { LifecycleCall } from './lifecycle-call';
 import { LifecycleContext } from './lifecycle-context';
+
+const DONE: Promise<void> = Promise.resolve();
+
+/** One client's cleanup under way. */
+interface Cleanup {
+  readonly record: ClientRecord;
+  readonly reason: DisconnectReason;
+  /** Newest first. */
+  readonly resources: readonly ClientResource[];
+  failures: number;
+  durationMs: number;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
+}
 
 /**
  * The only way out of the registry. Every disconnect, whatever triggered it,
@@ -23,9 +39,12 @@ import { LifecycleContext } from './lifecycle-context';
  *   3. emit `disconnected`   awaited, so async listeners finish inside the step
  *   4. terminate the socket  if it is not closed yet
  *
- * Steps 2-4 run through Nest's interceptor chain, where the
- * CleanupExceptionInterceptor contains a step that throws, rejects or hangs;
- * the next step runs regardless.
+ * Steps 2-4 run through Nest's interceptor chain (or straight to the
+ * CleanupExceptionInterceptor when it would be the whole chain, see
+ * LifecycleContext), which contains a step that throws, rejects or hangs;
+ * the next step runs regardless. Steps that finish synchronously run in one
+ * go: a cleanup waits (and allocates a promise) only for a step that
+ * returned one, typically the `disconnected` listeners.
  */
 @Injectable()
 export class CleanupPipeline {
@@ -53,11 +72,19 @@ export class CleanupPipeline {
    * reap, say) are no-ops.
    */
   run(record: ClientRecord, reason: DisconnectReason): Promise<void> {
-    if (this.started.has(record)) return this.running.get(record.id) ?? Promise.resolve();
+    if (this.started.has(record)) return this.running.get(record.id) ?? DONE;
     this.started.add(record);
     // Step 1 cannot throw (a Map delete) and must not wait for a tick.
     this.registry.unregister(record.id);
-    const done = this.release(record, reason).finally(() => this.running.delete(record.id));
+    const cleanup: Cleanup = {
+      record,
+      reason,
+      resources: this.registry.takeResources(record),
+      failures: 0,
+      durationMs: 0,
+    };
+    const done = this.steps(cleanup, 0);
+    if (done === undefined) return DONE;
     this.running.set(record.id, done);
     return done;
   }
@@ -82,51 +109,106 @@ export class CleanupPipeline {
    * handshake (we sent a close frame: kick, rate limit) gets a moment to
    * answer, so the client sees the code and reason.
    */
-  private async terminate(socket: WebSocket): Promise<void> {
-    if (socket.readyState === WebSocket.CLOSING) {
-      const wait = new AbortController();
-      await Promise.race([
-        once(socket, 'close', { signal: wait.signal }).catch(() => undefined),
-        sleep(this.closeWaitMs, undefined, { signal: wait.signal }).catch(() => undefined),
-      ]);
-      wait.abort();
-    }
+  private terminate(socket: WebSocket): Promise<void> | undefined {
+    if (socket.readyState === WebSocket.CLOSING) return this.terminateAfterClose(socket);
+    if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+    return undefined;
+  }
+
+  private async terminateAfterClose(socket: WebSocket): Promise<void> {
+    const wait = new AbortController();
+    await Promise.race([
+      once(socket, 'close', { signal: wait.signal }).catch(() => undefined),
+      sleep(this.closeWaitMs, undefined, { signal: wait.signal }).catch(() => undefined),
+    ]);
+    wait.abort();
     if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
   }
 
-  private async release(record: ClientRecord, reason: DisconnectReason): Promise<void> {
-    let failures = 0;
-    const step = async (kind: CleanupStepKind, target: string | undefined, run: () => unknown) => {
-      const call = new LifecycleCall('disconnect', record.id, reason, kind, target, run);
+  /**
+   * Runs the steps from `index` on: the resources, newest first, then emit,
+   * then terminate. Undefined when they all finished synchronously; otherwise
+   * a promise of the rest, resolved once the last step and the log are done.
+   */
+  private steps(cleanup: Cleanup, index: number): Promise<void> | undefined {
+    const { record } = cleanup;
+    for (let i = index; ; i++) {
+      const call = this.callAt(cleanup, i);
+      if (call === undefined) break;
+      let outcome: unknown;
       try {
-        if ((await this.context.run(record.socket, call)) === STEP_FAILED) failures++;
+        outcome = this.context.run(record.socket, call);
       } catch (err) {
-        // Only an enhancer outside the CleanupExceptionInterceptor can land here.
-        failures++;
-        this.logger.error({
-          msg: 'cleanup step failed outside the interceptor chain',
+        this.failedOutside(cleanup, call, err);
+        continue;
+      }
+      if (isThenable(outcome)) {
+        const pending = outcome instanceof Promise ? (outcome as Promise<unknown>) : Promise.resolve(outcome);
+        return pending.then(
+          (value) => {
+            if (value === STEP_FAILED) cleanup.failures++;
+            return this.steps(cleanup, i + 1);
+          },
+          (err: unknown) => {
+            this.failedOutside(cleanup, call, err);
+            return this.steps(cleanup, i + 1);
+          },
+        );
+      }
+      if (outcome === STEP_FAILED) cleanup.failures++;
+    }
+    this.finished(cleanup);
+    return undefined;
+  }
+
+  /** The step at `index`, or undefined past the last one. */
+  private callAt(cleanup: Cleanup, index: number): LifecycleCall | undefined {
+    const { record, reason, resources } = cleanup;
+    if (index < resources.length) {
+      const resource = resources[index];
+      // The disposer learns why the client left (presence reports it with the offline event).
+      return new LifecycleCall('disconnect', record.id, reason, 'release', resource.name, () => resource.dispose(reason));
+    }
+    if (index === resources.length) {
+      return new LifecycleCall('disconnect', record.id, reason, 'emit', undefined, () => {
+        cleanup.durationMs = Date.now() - record.connectedAt;
+        const event: ClientDisconnectedEvent = { clientId: record.id, reason, durationMs: cleanup.durationMs };
+        return this.events.emitAsync(LifelineEvents.disconnected, event);
+      });
+    }
+    if (index === resources.length + 1) {
+      return new LifecycleCall('disconnect', record.id, reason, 'terminate', undefined, () => this.terminate(record.socket));
+    }
+    return undefined;
+  }
+
+  /** Only an enhancer outside the CleanupExceptionInterceptor can throw past it. */
+  private failedOutside(cleanup: Cleanup, call: LifecycleCall, err: unknown): void {
+    cleanup.failures++;
+    this.logger.error({
+      msg: 'cleanup step failed outside the interceptor chain',
+      clientId: cleanup.record.id,
+      step: call.label,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+
+  private finished({ record, reason, durationMs, failures }: Cleanup): void {
+    // Set by run() only when a step went asynchronous, which is always before this.
+    this.running.delete(record.id);
+    try {
+      if (isLogEnabled(this.logger, 'log')) {
+        this.logger.log({
+          msg: 'client disconnected',
           clientId: record.id,
-          step: call.label,
-          error: err instanceof Error ? err.message : String(err),
+          reason,
+          durationMs,
+          ...(failures > 0 && { failedSteps: failures }),
         });
       }
-    };
-
-    for (const resource of this.registry.takeResources(record)) {
-      await step('release', resource.name, () => resource.dispose(reason));
-    }
-    const durationMs = Date.now() - record.connectedAt;
-    const event: ClientDisconnectedEvent = { clientId: record.id, reason, durationMs };
-    await step('emit', undefined, () => this.events.emitAsync(LifelineEvents.disconnected, event));
-    await step('terminate', undefined, () => this.terminate(record.socket));
-    if (isLogEnabled(this.logger, 'log')) {
-      this.logger.log({
-        msg: 'client disconnected',
-        clientId: record.id,
-        reason,
-        durationMs,
-        ...(failures > 0 && { failedSteps: failures }),
-      });
+    } catch {
+      // Runs synchronously inside whoever triggered the cleanup (a sweep, a
+      // socket event): a failing logger must not break that caller.
     }
   }
 }

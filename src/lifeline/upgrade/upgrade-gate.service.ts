@@ -74,28 +74,39 @@ export class UpgradeGate {
   /**
    * Checks a request (check(), then the gateway's guards) and records a
    * refusal. On admission the caller must call `settled()` once the upgrade
-   * finished or failed, so the capacity count stays exact.
+   * finished or failed, so the capacity count stays exact. Answers
+   * synchronously unless a connection guard has to run (no promise per
+   * upgrade for the common case).
    */
-  async admit(request: IncomingMessage): Promise<Admission | Refusal> {
+  admit(request: IncomingMessage): Admission | Refusal | Promise<Admission | Refusal> {
     const checked = this.check(request);
     if (isRefusal(checked)) return this.record(request, checked);
     const auth = checked;
 
     this.pending++;
-    let admitted = false;
+    let guarded: Promise<unknown> | undefined;
     try {
-      await this.context.guardConnection(request, auth.userId);
-      admitted = true;
-      return { userId: auth.userId, topicClaims: auth.topicClaims, expiresAt: auth.expiresAt };
+      guarded = this.context.guardConnection(request, auth.userId);
     } catch (err) {
-      if (err instanceof HttpException) {
-        return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
-      }
-      this.logger.error({ msg: 'connection guard failed', error: err instanceof Error ? err.message : String(err) });
-      return this.refuse(request, 500, 'forbidden', 'connection check failed');
-    } finally {
-      if (!admitted) this.pending--;
+      this.pending--;
+      return this.guardRefusal(request, err);
     }
+    if (guarded === undefined) return auth;
+    return guarded.then(
+      () => auth,
+      (err: unknown) => {
+        this.pending--;
+        return this.guardRefusal(request, err);
+      },
+    );
+  }
+
+  private guardRefusal(request: IncomingMessage, err: unknown): Refusal {
+    if (err instanceof HttpException) {
+      return this.refuse(request, err.getStatus(), 'forbidden', httpMessage(err));
+    }
+    this.logger.error({ msg: 'connection guard failed', error: err instanceof Error ? err.message : String(err) });
+    return this.refuse(request, 500, 'forbidden', 'connection check failed');
   }
 
   /** The admitted upgrade has completed (or failed); it no longer counts as pending. */

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Server CPU per connect → abrupt-disconnect cycle, several builds of
+ * Lifeline and plain ws interleaved in the same run (a loaded machine moves
+ * every figure; the ratio to plain ws taken in the same round moves less).
+ *
+ *   node bench/tools/churn-ab.js [--rounds=3] [--cycles=20000] [--warmup=2000]
+ *        [--idle=N] [--profile=DIR] [name=path/to/main.js ...]
+ *
+ * Without name=entry pairs it runs dist/main.js as "lifeline". Each round
+ * starts every server afresh (pinned to CPU 0, the bench's probe preloaded),
+ * warms it up, then counts the server's own CPU (process.cpuUsage) over the
+ * cycles. --idle=N also measures heap and RSS per idle connection (N clients,
+ * after gc(), two heartbeats in). --profile writes a .cpuprofile of the
+ * measured cycles per server and round.
+ */
+const path = require('node:path');
+const { LoadGen, ROOT, ServerProcess, canPin, installExitHooks, pinSelf, sleep } = require('../lib/harness');
+const { SERVERS } = require('../lib/servers');
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => a.slice(2).split('=')),
+);
+const entries = process.argv.slice(2).filter((a) => !a.startsWith('--') && a.includes('='));
+const rounds = Number(args.rounds ?? 3);
+const cycles = Number(args.cycles ?? 20_000);
+const warmup = Number(args.warmup ?? 2_000);
+const idleN = Number(args.idle ?? 0);
+const profileDir = args.profile;
+const hb = { intervalMs: 1_000, timeoutMs: 500 };
+
+const lifeline = SERVERS.find((s) => s.id === 'lifeline');
+const plain = SERVERS.find((s) => s.id === 'plain-ws');
+const variants = (entries.length ? entries : [`lifeline=${path.join(ROOT, 'dist', 'main.js')}`]).map((pair) => {
+  const [name, entry] = pair.split('=');
+  return { ...lifeline, id: name, label: name, entry: path.resolve(entry) };
+});
+variants.push(plain);
+
+const addresses = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 2}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuUs = (a, b) => b.user - a.user + (b.system - a.system);
+
+async function churnOnce(def, round) {
+  const pin = canPin();
+  const server = await ServerProcess.start(def, { env: hb, cpu: 0, pin });
+  const lg = await LoadGen.start({ workers: 2, kind: 'ws', url: server.wsUrl('ws'), addresses, cpu: 1, pin });
+  try {
+    await lg.all('churn', (i) => ({ cycles: lg.split(warmup)[i], concurrency: 50 }));
+    await server.probe('watch-count', { target: 0, intervalMs: 50, timeoutMs: 15_000 }, 45_000);
+    await server.probe('snapshot', { gc: true });
+    if (profileDir) await server.probe('cpu-profile-start');
+    const c0 = await server.probe('cpu');
+    const parts = await lg.all('churn', (i) => ({ cycles: lg.split(cycles)[i], concurrency: 50 }));
+    const c1 = await server.probe('cpu');
+    if (profileDir) {
+      await server.probe('cpu-profile-stop', { path: path.resolve(profileDir, `${def.id}-churn-${round}.cpuprofile`) });
+    }
+    const completed = parts.reduce((s, p) => s + p.completed, 0);
+    const failed = parts.reduce((s, p) => s + p.failed, 0);
+    const result = { cpuPerCycleUs: cpuUs(c0, c1) / completed, failed };
+    if (idleN > 0) Object.assign(result, await idleOnce(server, lg));
+    return result;
+  } finally {
+    await lg.stop();
+    await server.kill();
+  }
+}
+
+/** Heap and RSS per idle connection: N clients, two heartbeats, gc(). */
+async function idleOnce(server, lg) {
+  await server.probe('watch-count', { target: 0, intervalMs: 50, timeoutMs: 15_000 }, 45_000);
+  await sleep(hb.intervalMs + hb.timeoutMs);
+  const before = (await server.probe('snapshot', { gc: true })).memory;
+  await lg.all('connect', (i) => ({ count: lg.split(idleN)[i], concurrency: 32 }));
+  await sleep(2 * hb.intervalMs + 200);
+  const after = (await server.probe('snapshot', { gc: true })).memory;
+  return { heapKB: (after.heapUsed - before.heapUsed) / idleN / 1024, rssKB: (after.rss - before.rss) / idleN / 1024 };
+}
+
+async function main() {
+  installExitHooks();
+  if (canPin()) pinSelf(1);
+  const results = new Map(variants.map((v) => [v.id, []]));
+  for (let round = 1; round <= rounds; round++) {
+    const line = [];
+    for (const def of variants) {
+      const r = await churnOnce(def, round);
+      results.get(def.id).push(r);
+      line.push(`${def.id} ${r.cpuPerCycleUs.toFixed(0)} µs${r.heapKB ? ` heap ${r.heapKB.toFixed(2)} KB rss ${r.rssKB.toFixed(2)} KB` : ''}${r.failed ? ` (${r.failed} failed)` : ''}`);
+      await sleep(300);
+    }
+    process.stdout.write(`round ${round}: ${line.join(' | ')}\n`);
+  }
+  const base = results.get(plain.id);
+  const ratio = (rs, key) => median(rs.map((r, i) => r[key] / base[i][key]));
+  process.stdout.write(`\nmedians over ${rounds} rounds, ${cycles} cycles each (ratio: median of per-round ratios to plain ws)\n`);
+  for (const [id, rs] of results) {
+    const cpu = median(rs.map((r) => r.cpuPerCycleUs));
+    let text = `${id.padEnd(12)} cpu/cycle ${cpu.toFixed(0)} µs (${ratio(rs, 'cpuPerCycleUs').toFixed(2)}×)`;
+    if (idleN > 0) {
+      text += `  heap/conn ${median(rs.map((r) => r.heapKB)).toFixed(2)} KB (${ratio(rs, 'heapKB').toFixed(2)}×)`;
+      text += `  rss/conn ${median(rs.map((r) => r.rssKB)).toFixed(2)} KB (${ratio(rs, 'rssKB').toFixed(2)}×)`;
+    }
+    process.stdout.write(`${text}\n`);
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});
