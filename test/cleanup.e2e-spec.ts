@@ -132,6 +132,8 @@ describe('cleanup pipeline (the seed scenario)', () => {
     expect(seen.filter((s) => s.clientId === client.id)).toEqual([
       { clientId: client.id, step: 'release:audit', reason: 'client_close' },
       { clientId: client.id, step: 'release:faulty', reason: 'client_close' },
+      // Presence membership, attached first on connect, released last.
+      { clientId: client.id, step: 'release:user-presence', reason: 'client_close' },
       // The session link, attached at the welcome (before the extension's), released last.
       { clientId: client.id, step: 'release:session', reason: 'client_close' },
       { clientId: client.id, step: 'emit', reason: 'client_close' },

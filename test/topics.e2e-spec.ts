@@ -30,8 +30,8 @@ describe('topics (real sockets)', () => {
     b.send('unsubscribe', { topic: 'news' });
     expect((await b.next('unsubscribed')).data).toEqual({ topic: 'news' });
     expect(t.topics.subscriberCount('news')).toBe(1);
-    // Only the session link is left (see sessions.e2e-spec.ts).
-    expect((t.registry.get(b.id)?.resources ?? []).map((r) => r.name)).toEqual(['session']);
+    // Only the session link and the presence membership are left (see sessions.e2e-spec.ts).
+    expect((t.registry.get(b.id)?.resources ?? []).map((r) => r.name)).toEqual(['session', 'user-presence']);
   });
 
   it('releases subscriptions on every disconnect path', async () => {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
 /** Paths of the operator API (and its docs), as the gate sees them. */
-const API_PATH = /^\/(clients|topics)(\/|\?|$)/;
+const API_PATH = /^\/(clients|topics|presence)(\/|\?|$)/;
 const DOCS_PATH = /^\/docs(-json|-yaml)?(\/|\?|$)/;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();

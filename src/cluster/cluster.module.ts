@@ -12,6 +12,7 @@ import type { ClusterModuleOptions, ClusterOptions } from './interfaces/cluster-
 import { NodeLeaseService } from './node-lease.service';
 import { NodeReaper } from './node-reaper.service';
 import { ClusterPresenceService } from './presence.service';
+import { RedisPresenceStore } from './redis-presence.store';
 import { RedisConnection } from './redis.connection';
 
 /**
@@ -43,6 +44,8 @@ export class ClusterModule {
         NodeLeaseService,
         ClusterStores,
         ClusterTopicsBridge,
+        // User and topic presence in Redis; replaces PresenceService's memory store at init.
+        RedisPresenceStore,
         ClusterHealthIndicator,
         ClusterService,
         // GET /clients?scope=cluster (the operator API injects it with @Optional()).

@@ -79,6 +79,9 @@ export const envSchema = z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((v) => v === 'true'),
+    // Presence (see README "Presence").
+    PRESENCE_GRACE_MS: wholeNumber(0, 3_600_000, 5_000),
+    PRESENCE_BATCH_MS: wholeNumber(10, 600_000, 1_000),
     // Sessions and history (see README "Sessions and replay").
     SESSION_TTL_MS: wholeNumber(0, 86_400_000, 120_000),
     HISTORY_SIZE: wholeNumber(0, 1_000_000, 1000),

@@ -32,6 +32,7 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
       replayMaxMessages: get('REPLAY_MAX_MESSAGES'),
     },
     maxSubscriptionsPerClient: get('MAX_SUBSCRIPTIONS_PER_CLIENT'),
+    presence: { graceMs: get('PRESENCE_GRACE_MS'), batchMs: get('PRESENCE_BATCH_MS') },
     defaultTopicPolicy: get('TOPIC_POLICY'),
     topicPolicyTimeoutMs: get('TOPIC_POLICY_TIMEOUT_MS'),
   };

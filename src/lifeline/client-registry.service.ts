@@ -103,7 +103,7 @@ export class ClientRegistryService {
   attach(clientId: string, name: string, dispose: Disposer): boolean {
     const record = this.clients.get(clientId);
     if (!record) {
-      void Promise.resolve().then(dispose).catch(() => undefined);
+      void Promise.resolve().then(() => dispose()).catch(() => undefined);
       return false;
     }
     if (!record.resources) {

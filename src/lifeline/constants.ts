@@ -23,6 +23,7 @@ export const DEFAULT_OPTIONS = {
   history: { size: 1000, ttlMs: 120_000, maxBytes: 64 * 1024 * 1024, replayMaxMessages: 1000 },
   maxSubscriptionsPerClient: 1000,
   requireOrigin: false,
+  presence: { graceMs: 5_000, batchMs: 1_000 },
   defaultTopicPolicy: 'open',
   topicPolicyTimeoutMs: 5_000,
 } as const;

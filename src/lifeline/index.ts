@@ -32,6 +32,10 @@ export { BackpressureService } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
 export { LifelineLogger, LogEntry } from './log-entry';
+export { PresenceService } from './presence/presence.service';
+export { MemoryPresenceStore } from './presence/memory-presence.store';
+export * from './presence/interfaces';
+export * from './presence/presence.constants';
 export * from './host';
 export * from './permissions/interfaces';
 export {

@@ -16,13 +16,17 @@ import { LifecycleService } from './lifecycle.service';
 import { BackpressureService } from './limits/backpressure.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TopicPolicyGuard } from './permissions/topic-policy.guard';
-import { parseBody, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
+import type { PresenceSnapshot } from './presence/interfaces/presence.interface';
+import { PresenceService } from './presence/presence.service';
+import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema } from './protocol';
 import { ResumeService } from './sessions/resume.service';
 import { SessionsService } from './sessions/sessions.service';
 import { TopicsService } from './topics/topics.service';
 
 interface TopicReply {
   topic: string;
+  /** Subscribes with `presence: true`: the topic's members now. */
+  presence?: PresenceSnapshot;
 }
 
 /**
@@ -42,6 +46,7 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
     private readonly sessions: SessionsService,
     private readonly resumes: ResumeService,
     private readonly backpressure: BackpressureService,
+    private readonly presence: PresenceService,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -65,13 +70,18 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   @SubscribeMessage('subscribe')
   @UseGuards(TopicPolicyGuard)
   async subscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): Promise<void> {
-    const { topic } = parseBody(topicBodySchema, body, 'subscribe');
+    const { topic, presence } = parseBody(subscribeBodySchema, body, 'subscribe');
     const client = this.client(socket, 'subscribe');
     const catchUp = await this.topics.subscribeFrom(client, topic);
     if (!catchUp) return;
     try {
       const { epoch, offset } = catchUp.position;
-      this.backpressure.send(client, JSON.stringify({ event: 'subscribed', data: { topic, epoch, offset } }));
+      // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
+      const snapshot = presence === true ? await this.presence.watch(client, topic) : undefined;
+      const data: TopicReply & { epoch: string; offset: number } = snapshot
+        ? { topic, epoch, offset, presence: snapshot }
+        : { topic, epoch, offset };
+      this.backpressure.send(client, JSON.stringify({ event: 'subscribed', data }));
     } finally {
       catchUp.finish();
     }
@@ -86,7 +96,9 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
   @SubscribeMessage('unsubscribe')
   unsubscribe(@ConnectedSocket() socket: WebSocket, @MessageBody() body: unknown): WsResponse<TopicReply> {
     const { topic } = parseBody(topicBodySchema, body, 'unsubscribe');
-    this.topics.unsubscribe(this.client(socket, 'unsubscribe'), topic);
+    const client = this.client(socket, 'unsubscribe');
+    this.topics.unsubscribe(client, topic);
+    void this.presence.unwatch(client, topic).catch(() => undefined); // a cluster store rewrites its share later
     return { event: 'unsubscribed', data: { topic } };
   }
 

@@ -18,6 +18,7 @@ import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TokenExpiryService } from './permissions/token-expiry.service';
 import { TopicPermissions } from './permissions/topic-permissions.service';
 import { TopicPolicyGuard } from './permissions/topic-policy.guard';
+import { PresenceService } from './presence/presence.service';
 import { TopicsService } from './topics/topics.service';
 import { UpgradeGate } from './upgrade/upgrade-gate.service';
 
@@ -52,6 +53,7 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     TopicPolicyGuard,
     GuardRefusalFilter,
     TokenExpiryService,
+    PresenceService,
   ],
   exports: [
     LIFELINE_OPTIONS,
@@ -65,6 +67,7 @@ import { UpgradeGate } from './upgrade/upgrade-gate.service';
     ResumeService,
     TopicPermissions,
     TokenExpiryService,
+    PresenceService,
   ],
 })
 export class LifelineModule extends ConfigurableModuleClass {}

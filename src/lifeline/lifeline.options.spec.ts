@@ -26,6 +26,7 @@ describe('resolveLifelineOptions', () => {
       requireOrigin: false,
       defaultTopicPolicy: 'open',
       topicPolicyTimeoutMs: 5_000,
+      presence: { graceMs: 5_000, batchMs: 1_000 },
     });
   });
 

@@ -60,6 +60,13 @@ export function resolveLifelineOptions(options: LifelineModuleOptions): Resolved
       `LifelineModule: slowConsumer.hardLimitBytes (${hardLimitBytes}) must not be below slowConsumer.maxBufferedBytes (${maxBufferedBytes})`,
     );
   }
+  const { graceMs, batchMs } = resolved.presence;
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new Error(`LifelineModule: presence.graceMs must be zero or more (got ${String(graceMs)})`);
+  }
+  if (!Number.isFinite(batchMs) || batchMs <= 0) {
+    throw new Error(`LifelineModule: presence.batchMs must be a positive number (got ${String(batchMs)})`);
+  }
   const { auth } = resolved;
   if (auth.mode === 'token' && (auth.tokens.length === 0 || auth.tokens.some((t) => t.length === 0))) {
     throw new Error('LifelineModule: auth mode "token" needs at least one non-empty token');

@@ -43,6 +43,8 @@ const topic = z
   .regex(/^[^\s]+$/, 'must not contain white space');
 
 export const topicBodySchema = z.object({ topic });
+/** `presence: true` also joins the topic's presence and asks for its snapshot and diffs. */
+export const subscribeBodySchema = z.object({ topic, presence: z.boolean().optional() });
 export const publishBodySchema = z.object({ topic, data: z.unknown().optional(), id: z.string().min(1).max(128).optional() });
 
 /** Topics a resume may list: at most this many. */

@@ -8,6 +8,9 @@ import {
   ClientRegistryService,
   DISCONNECT_REASONS,
   LifelineEvents,
+  type PresenceDiffsSentEvent,
+  PresenceEvents,
+  PresenceService,
   type RejectionReason,
   type ResumeResult,
   type SessionResumedEvent,
@@ -125,13 +128,37 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly presenceTransitions = new Counter({
+    name: 'lifeline_presence_transitions_total',
+    help: 'User presence transitions emitted by this node (each happens on one node cluster-wide), by state reached.',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
+  private readonly presenceDiffFrames = new Counter({
+    name: 'lifeline_presence_diff_frames_total',
+    help: 'Topic presence diff frames sent by this node.',
+    registers: [this.registry],
+  });
+
   constructor(
     clients: ClientRegistryService,
     backpressure: BackpressureService,
     // Optional so the service can be built alone (specs); Nest always provides them.
     @Optional() sessions?: SessionsService,
     @Optional() topics?: TopicsService,
+    @Optional() presence?: PresenceService,
   ) {
+    let presenceUsers = 0;
+    new Gauge({
+      name: 'lifeline_presence_users',
+      help: 'Users online (members in their grace included); cluster-wide in cluster mode, so the same on every node.',
+      registers: [this.registry],
+      async collect() {
+        // The last known value while the store (Redis) cannot answer.
+        if (presence) presenceUsers = await presence.userCount().catch(() => presenceUsers);
+        this.set(presenceUsers);
+      },
+    });
     new Gauge({
       name: 'lifeline_sessions',
       help: 'Sessions held now (memory mode: live and waiting to expire; cluster: live on this node).',
@@ -181,6 +208,7 @@ export class MetricsService implements OnModuleDestroy {
     for (const step of CLEANUP_STEPS) this.cleanupFailures.inc({ step }, 0);
     for (const reason of REJECTION_REASONS) this.rejections.inc({ reason }, 0);
     for (const action of ['subscribe', 'publish']) this.topicRefusals.inc({ action }, 0);
+    for (const to of ['online', 'offline']) this.presenceTransitions.inc({ to }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -236,6 +264,21 @@ export class MetricsService implements OnModuleDestroy {
   onResumed(event: SessionResumedEvent): void {
     this.resumes.inc({ result: event.result });
     if (event.replayed > 0) this.replayed.inc(event.replayed);
+  }
+
+  @OnEvent(PresenceEvents.online)
+  onPresenceOnline(): void {
+    this.presenceTransitions.inc({ to: 'online' });
+  }
+
+  @OnEvent(PresenceEvents.offline)
+  onPresenceOffline(): void {
+    this.presenceTransitions.inc({ to: 'offline' });
+  }
+
+  @OnEvent(PresenceEvents.diffsSent)
+  onPresenceDiffs(event: PresenceDiffsSentEvent): void {
+    this.presenceDiffFrames.inc(event.frames);
   }
 
   @OnEvent(LifelineEvents.rateLimited)

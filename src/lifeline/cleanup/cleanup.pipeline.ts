@@ -167,7 +167,8 @@ export class CleanupPipeline {
     const { record, reason, resources } = cleanup;
     if (index < resources.length) {
       const resource = resources[index];
-      return new LifecycleCall('disconnect', record.id, reason, 'release', resource.name, resource.dispose);
+      // The disposer learns why the client left (presence reports it with the offline event).
+      return new LifecycleCall('disconnect', record.id, reason, 'release', resource.name, () => resource.dispose(reason));
     }
     if (index === resources.length) {
       return new LifecycleCall('disconnect', record.id, reason, 'emit', undefined, () => {

@@ -1,8 +1,13 @@
 import type { RawData, WebSocket } from 'ws';
 import type { TopicClaims } from '../permissions/interfaces/topic-claims.interface';
+import type { DisconnectReason } from './disconnect-reason';
 
-/** Releases one resource a module attached to a client. May be async. */
-export type Disposer = () => void | Promise<void>;
+/**
+ * Releases one resource a module attached to a client. May be async. The
+ * cleanup pipeline passes the disconnect reason; a disposer run because the
+ * client was already gone (attach) gets none.
+ */
+export type Disposer = (reason?: DisconnectReason) => void | Promise<void>;
 
 export interface ClientResource {
   readonly name: string;

@@ -1,3 +1,4 @@
+import type { PresenceOptions } from '../presence/interfaces/presence.interface';
 import type { HistoryOptions } from '../history/interfaces/topic-log.interface';
 
 export type { HistoryOptions };
@@ -19,6 +20,8 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
    * turn of the loop, so a turn lasts about twice the slice.
    */
   sweepSliceMs?: number;
+  /** User and topic presence (PRESENCE_GRACE_MS, PRESENCE_BATCH_MS). */
+  presence?: PresenceOptions;
   /** How long a session outlives its connection, in ms (a client may resume it meanwhile); 0 turns sessions off. Default 120000. */
   sessionTtlMs?: number;
   /** Topic history, for replay on resume. */

@@ -1,0 +1,2 @@
+export * from './presence.interface';
+export * from './presence-store.interface';

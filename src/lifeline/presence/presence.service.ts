@@ -1,0 +1,422 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { ClientRegistryService } from '../client-registry.service';
+import { LIFELINE_OPTIONS } from '../constants';
+import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { DisconnectReason } from '../interfaces/disconnect-reason';
+import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
+import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
+import { BackpressureService } from '../limits/backpressure.service';
+import { isLogEnabled } from '../log-level';
+import { ProtocolError } from '../protocol';
+import type {
+  PresenceDiffsSentEvent,
+  PresenceMember,
+  PresenceOfflineEvent,
+  PresenceOnlineEvent,
+  PresenceSnapshot,
+  UserPresence,
+} from './interfaces/presence.interface';
+import type {
+  LocalPresenceEntry,
+  PresenceOp,
+  PresenceStore,
+  PresenceStoreHost,
+  TopicChange,
+  UserTransition,
+} from './interfaces/presence-store.interface';
+import { MemoryPresenceStore } from './memory-presence.store';
+import {
+  memberKey,
+  memberView,
+  PRESENCE_TICK_NAME,
+  PresenceEvents,
+  presenceTickMs,
+  USER_PRESENCE_RESOURCE,
+  USER_SCOPE,
+  userKey,
+} from './presence.constants';
+
+/** What this node knows of one of its connections. */
+interface LocalConnection {
+  record: ClientRecord;
+  member: string;
+  /** Topics the connection subscribed to with `presence: true`. */
+  topics: Set<string>;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * User and topic presence.
+ *
+ * A connection's membership is a per-client resource: on connect it joins
+ * the user level, on `subscribe` with `presence: true` the topic, and the
+ * cleanup pipeline releases all of it (the `user-presence` step). The store
+ * (memory, or Redis in a cluster) decides the transitions, once each,
+ * cluster-wide; this service turns them into events, and topic changes into
+ * `presence` diff frames, batched per topic: at most one frame per topic per
+ * PRESENCE_BATCH_MS, built once and sent to every local watcher. One timer
+ * ends the graces (and in a cluster looks for dead nodes).
+ */
+@Injectable()
+export class PresenceService implements PresenceStoreHost, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Presence');
+  private store: PresenceStore;
+  private readonly local = new Map<string, LocalConnection>();
+  /** Local connections that get a topic's diffs. */
+  private readonly watchers = new Map<string, Set<ClientRecord>>();
+  /**
+   * Members of the topics watched here, kept current by the change stream, so
+   * a snapshot costs no store read: a join storm of N to a topic of M would
+   * otherwise read N × M members from the store.
+   */
+  private readonly replicas = new Map<string, Map<string, number>>();
+  /** Replicas being loaded; the changes heard meanwhile are applied on top when the load returns. */
+  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Map<string, number>> }>();
+  /** Changes waiting for the next flush: topic → member → since (join) or undefined (leave). Last change wins. */
+  private readonly pending = new Map<string, Map<string, number | undefined>>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The tick timer when there is no SchedulerRegistry (specs). */
+  private ownTimer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private failureLogged = false;
+  private readonly graceMs: number;
+  private readonly batchMs: number;
+  /** Diff frames sent by this node. */
+  diffFrames = 0;
+
+  constructor(
+    @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
+    private readonly registry: ClientRegistryService,
+    private readonly events: EventEmitter2,
+    @Optional() private readonly backpressure?: BackpressureService,
+    @Optional() private readonly scheduler?: SchedulerRegistry,
+  ) {
+    this.graceMs = options.presence.graceMs;
+    this.batchMs = options.presence.batchMs;
+    this.store = new MemoryPresenceStore(this.graceMs);
+    this.store.bind(this);
+  }
+
+  /** Replaces the in-memory store (cluster mode, at module init, before any client). */
+  useStore(store: PresenceStore): void {
+    this.store = store;
+    store.bind(this);
+  }
+
+  get currentStore(): PresenceStore {
+    return this.store;
+  }
+
+  get grace(): number {
+    return this.graceMs;
+  }
+
+  onApplicationBootstrap(): void {
+    this.startTicking(this.store.tickMs ?? presenceTickMs(this.graceMs));
+  }
+
+  /** (Re)starts the one periodic timer; a cluster store asks for a shorter period than its refresh. */
+  startTicking(everyMs: number): void {
+    this.stopTicking();
+    const timer = setInterval(() => void this.tick(), everyMs);
+    timer.unref();
+    if (this.scheduler) this.scheduler.addInterval(PRESENCE_TICK_NAME, timer);
+    else this.ownTimer = timer;
+  }
+
+  private stopTicking(): void {
+    if (this.scheduler?.doesExist('interval', PRESENCE_TICK_NAME)) this.scheduler.deleteInterval(PRESENCE_TICK_NAME);
+    if (this.ownTimer) clearInterval(this.ownTimer);
+    this.ownTimer = undefined;
+  }
+
+  onApplicationShutdown(): void {
+    this.stopTicking();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pending.clear();
+  }
+
+  @OnEvent(LifelineEvents.connected)
+  onConnected({ clientId }: ClientConnectedEvent): void {
+    const record = this.registry.get(clientId);
+    if (!record) return;
+    const entry: LocalConnection = { record, member: memberKey(record.userId, clientId), topics: new Set() };
+    this.local.set(clientId, entry);
+    const attached = this.registry.attach(clientId, USER_PRESENCE_RESOURCE, (reason?: DisconnectReason) =>
+      this.release(clientId, reason ?? 'client_close'),
+    );
+    if (attached) this.run([{ add: true, scope: USER_SCOPE, member: entry.member, clientId }]);
+  }
+
+  /**
+   * `subscribe` with `presence: true`, after the subscription itself (so
+   * whatever may refuse a subscribe refuses this too): the connection's
+   * member joins the topic, the connection gets its diffs, and the reply
+   * carries the snapshot.
+   */
+  async watch(record: ClientRecord, topic: string): Promise<PresenceSnapshot> {
+    const entry = this.local.get(record.id);
+    if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
+    let set = this.watchers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(topic, set);
+    }
+    set.add(record);
+    if (!entry.topics.has(topic)) {
+      entry.topics.add(topic);
+      await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+    }
+    return snapshotOf(await this.replica(topic));
+  }
+
+  /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
+  async unwatch(record: ClientRecord, topic: string): Promise<void> {
+    const entry = this.local.get(record.id);
+    if (!entry?.topics.delete(topic)) return;
+    this.unwatchLocal(record, topic);
+    await this.applyOps([
+      { add: false, scope: topic, member: entry.member, clientId: record.id, reason: 'unsubscribed', immediate: true },
+    ]);
+  }
+
+  /**
+   * The cleanup step: the connection leaves every scope; each member it was
+   * the last connection of starts its grace. Throws if the store fails, so
+   * the pipeline logs and counts it (a cluster store rewrites its share later).
+   */
+  async release(clientId: string, reason: DisconnectReason): Promise<void> {
+    const entry = this.local.get(clientId);
+    if (!entry) return;
+    this.local.delete(clientId);
+    const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member: entry.member, clientId, reason }];
+    for (const topic of entry.topics) {
+      this.unwatchLocal(entry.record, topic);
+      ops.push({ add: false, scope: topic, member: entry.member, clientId, reason });
+    }
+    this.emitTransitions(await this.store.apply(ops));
+  }
+
+  /** A topic's members: from the replica if the topic is watched here, else from the store. */
+  async snapshot(topic: string): Promise<PresenceSnapshot> {
+    if (this.watchers.has(topic)) return snapshotOf(await this.replica(topic));
+    const members = (await this.store.members(topic)).map((m) => memberView(m.member, m.since));
+    return { members, count: members.length };
+  }
+
+  async user(userId: string): Promise<UserPresence> {
+    const stored = await this.store.member(USER_SCOPE, userKey(userId));
+    if (!stored) return { userId, online: false, connections: 0, nodes: [], since: null };
+    const nodes = Object.keys(stored.nodes).sort();
+    const connections = nodes.reduce((sum, node) => sum + stored.nodes[node], 0);
+    return { userId, online: true, connections, nodes, since: stored.since };
+  }
+
+  /** Which of these users are online (grace included). */
+  async online(userIds: string[]): Promise<boolean[]> {
+    return this.store.online(userIds.map(userKey));
+  }
+
+  userCount(): Promise<number> {
+    return this.store.userCount();
+  }
+
+  /** Local bookkeeping sizes, for leak checks. */
+  get sizes(): {
+    connections: number;
+    watchedTopics: number;
+    replicas: number;
+    pendingTopics: number;
+    flushScheduled: boolean;
+  } {
+    return {
+      connections: this.local.size,
+      watchedTopics: this.watchers.size,
+      replicas: this.replicas.size + this.loading.size,
+      pendingTopics: this.pending.size,
+      flushScheduled: this.flushTimer !== undefined,
+    };
+  }
+
+  /** PresenceStoreHost: what this node holds, for a store rewriting its share. */
+  *localEntries(): Iterable<LocalPresenceEntry> {
+    for (const [clientId, entry] of this.local) {
+      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...entry.topics] };
+    }
+  }
+
+  /** PresenceStoreHost: a topic member joined or left (each change once per node). */
+  onTopicChange(change: TopicChange): void {
+    if (!this.watchers.has(change.topic)) return;
+    const replica = this.replicas.get(change.topic);
+    if (replica) applyChange(replica, change);
+    else this.loading.get(change.topic)?.changes.push(change);
+    let changes = this.pending.get(change.topic);
+    if (!changes) {
+      changes = new Map();
+      this.pending.set(change.topic, changes);
+    }
+    // Delete first so the member moves to the end: the frame keeps the order of the changes.
+    changes.delete(change.member);
+    changes.set(change.member, change.join ? change.since : undefined);
+    this.flushTimer ??= setTimeout(this.flush, this.batchMs);
+  }
+
+  /** PresenceStoreHost: replicas are read again from the store when next needed. */
+  onStoreReset(): void {
+    this.replicas.clear();
+    this.loading.clear();
+  }
+
+  /** Ends graces (and, in a cluster, reaps dead nodes); the one presence timer calls it. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      this.emitTransitions(await this.store.tick());
+      this.failureLogged = false;
+    } catch (err) {
+      this.logFailure('presence tick failed', err);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** One frame per topic with pending changes, serialised once, to each local watcher. */
+  private readonly flush = (): void => {
+    this.flushTimer = undefined;
+    let frames = 0;
+    for (const [topic, changes] of this.pending) {
+      const set = this.watchers.get(topic);
+      if (!set) continue;
+      const joins: PresenceMember[] = [];
+      const leaves: Omit<PresenceMember, 'since'>[] = [];
+      for (const [member, since] of changes) {
+        if (since === undefined) leaves.push(leaveView(member));
+        else joins.push(memberView(member, since));
+      }
+      const frame = JSON.stringify({ event: 'presence', data: { topic, joins, leaves } });
+      for (const record of set) {
+        if (!this.registry.has(record.id)) continue;
+        if (this.backpressure ? this.backpressure.send(record, frame) : sendIfOpen(record, frame)) frames++;
+      }
+    }
+    this.pending.clear();
+    if (frames > 0) {
+      this.diffFrames += frames;
+      const event: PresenceDiffsSentEvent = { frames };
+      this.events.emit(PresenceEvents.diffsSent, event);
+    }
+  };
+
+  private unwatchLocal(record: ClientRecord, topic: string): void {
+    const set = this.watchers.get(topic);
+    if (!set?.delete(record) || set.size > 0) return;
+    this.watchers.delete(topic);
+    this.pending.delete(topic);
+    // Unwatched, the topic's changes are no longer heard: the replica would go stale.
+    this.replicas.delete(topic);
+    this.loading.delete(topic);
+  }
+
+  private replica(topic: string): Promise<Map<string, number>> {
+    const ready = this.replicas.get(topic);
+    if (ready) return Promise.resolve(ready);
+    const inFlight = this.loading.get(topic);
+    if (inFlight) return inFlight.done;
+    const changes: TopicChange[] = [];
+    const done = this.store.members(topic).then(
+      (stored) => {
+        const replica = new Map(stored.map((m) => [m.member, m.since] as const));
+        // Heard while loading: older ones the store already had end the same (last change wins), newer ones apply.
+        for (const change of changes) applyChange(replica, change);
+        if (this.loading.get(topic)?.done === done) {
+          this.loading.delete(topic);
+          this.replicas.set(topic, replica);
+        }
+        return replica;
+      },
+      (err: unknown) => {
+        if (this.loading.get(topic)?.done === done) this.loading.delete(topic);
+        throw err;
+      },
+    );
+    this.loading.set(topic, { changes, done });
+    return done;
+  }
+
+  private async applyOps(ops: PresenceOp[]): Promise<void> {
+    this.emitTransitions(await this.store.apply(ops));
+  }
+
+  /** Fire and forget (connect): a failure is logged; a cluster store rewrites its share when it can. */
+  private run(ops: PresenceOp[]): void {
+    this.applyOps(ops).then(
+      () => (this.failureLogged = false),
+      (err: unknown) => this.logFailure('presence update failed', err),
+    );
+  }
+
+  private emitTransitions(transitions: UserTransition[]): void {
+    for (const t of transitions) {
+      const view = memberView(t.member, t.since);
+      if (t.to === 'online') {
+        const event: PresenceOnlineEvent = { ...identity(view), since: t.since };
+        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user online', ...event });
+        this.events.emit(PresenceEvents.online, event);
+      } else {
+        const event: PresenceOfflineEvent = {
+          ...identity(view),
+          reason: t.reason ?? 'connection_lost',
+          onlineForMs: Math.max(0, t.at - t.since),
+        };
+        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user offline', ...event });
+        this.events.emit(PresenceEvents.offline, event);
+      }
+    }
+  }
+
+  private logFailure(msg: string, err: unknown): void {
+    if (this.failureLogged) return;
+    this.failureLogged = true;
+    this.logger.warn({ msg, error: errorText(err) });
+  }
+}
+
+function applyChange(replica: Map<string, number>, change: TopicChange): void {
+  if (change.join) replica.set(change.member, change.since);
+  else replica.delete(change.member);
+}
+
+function snapshotOf(replica: Map<string, number>): PresenceSnapshot {
+  const members: PresenceMember[] = [];
+  for (const [member, since] of replica) members.push(memberView(member, since));
+  return { members, count: members.length };
+}
+
+function identity(view: PresenceMember): { userId: string | null; clientId?: string } {
+  return view.clientId === undefined ? { userId: view.userId } : { userId: null, clientId: view.clientId };
+}
+
+/** A leave names the member only. */
+function leaveView(member: string): Omit<PresenceMember, 'since'> {
+  const id = member.slice(2);
+  return member.startsWith('u:') ? { userId: id } : { userId: null, clientId: id };
+}
+
+function sendIfOpen(record: ClientRecord, frame: string): boolean {
+  if (record.socket.readyState !== 1) return false;
+  record.socket.send(frame);
+  return true;
+}
