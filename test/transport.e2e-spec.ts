@@ -129,11 +129,20 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
     expect(page).toMatchObject({ total: 1, limit: 10, offset: 0, scope: 'local' });
     expect(page.items[0]).toMatchObject({ id: ws.id, subscriptions: ['news'] });
 
+    // Presence, as the HTTP API answers it: a topic's members, one user, several users.
+    ws.send('subscribe', { topic: 'room', presence: true });
+    await ws.next('subscribed');
+    const room = await client.presence({ topic: 'room' });
+    expect(room).toMatchObject({ topic: 'room', count: 1 });
+    expect(room.members).toHaveLength(1);
+    await expect(client.presence({ userId: 'nobody' })).resolves.toMatchObject({ userId: 'nobody', online: false, connections: 0 });
+    await expect(client.presence({ userIds: ['nobody', 'nobody'] })).resolves.toEqual({ online: [], offline: ['nobody'] });
+
     const health = await lifeline.get('/health');
     expect(health.body).toMatchObject({ details: { microservice: { status: 'up', transport: name, state: 'connected' } } });
 
     await expect(client.kick(ws.id)).resolves.toEqual({ id: ws.id, kicked: true });
-    expect(rpcSeen).toEqual(expect.arrayContaining(['publish', 'send', 'clients', 'kick']));
+    expect(rpcSeen).toEqual(expect.arrayContaining(['publish', 'send', 'clients', 'presence', 'kick']));
     expect(await ws.closed).toBe(1008);
     await waitFor(() => received.disconnected.some((e) => e.clientId === ws.id), 'lifeline.client.disconnected on the transport');
     const left = received.disconnected.find((e) => e.clientId === ws.id);
@@ -147,6 +156,8 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
     await expect(client.send({ clientId: '00000000-0000-4000-8000-000000000000', userId: 'u' } as never)).rejects.toMatchObject({ statusCode: 400 });
     await expect(client.send({ clientId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ statusCode: 404 });
     await expect(client.send({ userId: 'nobody' })).resolves.toEqual({ recipients: 0 });
+    await expect(client.presence({ userId: 'a', topic: 't' } as never)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(client.presence({ userIds: Array.from({ length: 1001 }, (_, i) => `u${i}`) })).rejects.toMatchObject({ statusCode: 400 });
     await expect(client.kick('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ statusCode: 404 });
     await expect(client.clients({ limit: 0 })).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('limit') as string });
     await expect(client.clients({ scope: 'cluster' })).rejects.toMatchObject({ statusCode: 503 });

@@ -12,16 +12,17 @@ import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { toClientView } from '../admin/client-view';
 import { ZodValidationPipe } from '../admin/zod-validation.pipe';
 import { ClusterPresenceService } from '../cluster/presence.service';
-import { BackpressureService, ClientRegistryService, CloseCodes, LifecycleService, TopicsService } from '../lifeline';
+import { BackpressureService, ClientRegistryService, CloseCodes, LifecycleService, PresenceService, TopicsService } from '../lifeline';
 import {
   type ClientsPage,
   type KickResult,
   LifelinePatterns,
+  type PresenceResult,
   type PublishResult,
   type SendResult,
   type TransportClientView,
 } from './client/lifeline-transport.interfaces';
-import { clientsQuery, kickCommand, publishCommand, sendCommand } from './transport.schemas';
+import { clientsQuery, kickCommand, presenceQuery, publishCommand, sendCommand } from './transport.schemas';
 import { TransportExceptionFilter } from './transport-exception.filter';
 
 const parse = <T>(schema: ConstructorParameters<typeof ZodValidationPipe<T>>[0], what: string, value: unknown): T =>
@@ -42,6 +43,7 @@ export class LifelineTransportHandlers {
     @Inject(LifecycleService) private readonly lifecycle: LifecycleService,
     @Inject(BackpressureService) private readonly backpressure: BackpressureService,
     @Optional() @Inject(ClusterPresenceService) private readonly cluster?: ClusterPresenceService,
+    @Optional() @Inject(PresenceService) private readonly presenceService?: PresenceService,
   ) {}
 
   /** Like POST /topics/:topic/messages: the recipients on this node and the message's position in the topic's history. */
@@ -101,6 +103,19 @@ export class LifelineTransportHandlers {
     return { items: all.slice(offset, offset + limit), total: all.length, limit, offset, scope };
   }
 
+  /** Like the HTTP API's presence endpoints: one user, up to 1,000 users, or a topic's members. */
+  async presence(payload: unknown): Promise<PresenceResult> {
+    const query = parse(presenceQuery, 'presence query', payload);
+    if (!this.presenceService) throw new ServiceUnavailableException('presence is not available');
+    if ('userId' in query) return this.presenceService.user(query.userId);
+    if ('userIds' in query) {
+      const ids = [...new Set(query.userIds)];
+      const flags = await this.presenceService.online(ids);
+      return { online: ids.filter((_, i) => flags[i]), offline: ids.filter((_, i) => !flags[i]) };
+    }
+    return { topic: query.topic, ...(await this.presenceService.snapshot(query.topic)) };
+  }
+
   private sendLocal(clientId: string, frame: string): boolean {
     const record = this.registry.get(clientId);
     return record !== undefined && this.backpressure.send(record, frame);
@@ -114,6 +129,7 @@ const COMMANDS: [Handler, string][] = [
   ['send', LifelinePatterns.send],
   ['kick', LifelinePatterns.kick],
   ['clients', LifelinePatterns.clients],
+  ['presence', LifelinePatterns.presence],
 ];
 
 /** The controller with its patterns: `prefix + lifeline.publish`, … */

@@ -10,8 +10,8 @@ import type { TransportOptions } from './transport.options';
 const FLUSH_MS = 2_000;
 
 /**
- * Re-emits Lifeline's lifecycle events (and presence transitions, once they
- * exist) on the transport, under the same names (prefixed), so other
+ * Re-emits Lifeline's lifecycle events and presence transitions
+ * on the transport, under the same names (prefixed), so other
  * services react without polling. Fire and forget: see the README for what
  * each transport guarantees.
  */

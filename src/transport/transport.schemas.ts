@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { publishBodySchema } from '../lifeline/protocol';
+import { MAX_PRESENCE_QUERY } from '../lifeline/presence/presence.constants';
+import { publishBodySchema, topicBodySchema } from '../lifeline/protocol';
 
 export const publishCommand = publishBodySchema;
 
@@ -32,3 +33,11 @@ export const clientsQuery = z.object({
   userId: userId.optional(),
 });
 export type ClientsQueryInput = z.infer<typeof clientsQuery>;
+
+/** One of: a user (`{ userId }`), up to 1,000 users (`{ userIds }`), or a topic's members (`{ topic }`). */
+export const presenceQuery = z.union([
+  z.object({ userId }).strict(),
+  z.object({ userIds: z.array(userId).max(MAX_PRESENCE_QUERY, `at most ${MAX_PRESENCE_QUERY} ids per query`) }).strict(),
+  topicBodySchema.strict(),
+], { message: 'give exactly one of userId, userIds (at most 1000) or topic' });
+export type PresenceQueryInput = z.infer<typeof presenceQuery>;

@@ -8,9 +8,14 @@ import {
   type ClientsQuery,
   type KickResult,
   LifelinePatterns,
+  type PresenceQuery,
+  type PresenceResult,
   type PublishResult,
   type SendCommand,
   type SendResult,
+  type TopicPresenceResult,
+  type UserPresenceResult,
+  type UsersPresenceResult,
 } from './lifeline-transport.interfaces';
 
 /**
@@ -54,6 +59,14 @@ export class LifelineTransportClient implements OnApplicationShutdown {
 
   clients(query: ClientsQuery = {}): Promise<ClientsPage> {
     return this.request(LifelinePatterns.clients, query);
+  }
+
+  /** A user's presence, which of up to 1,000 users are online, or a topic's members. */
+  presence(query: { userId: string }): Promise<UserPresenceResult>;
+  presence(query: { userIds: string[] }): Promise<UsersPresenceResult>;
+  presence(query: { topic: string }): Promise<TopicPresenceResult>;
+  presence(query: PresenceQuery): Promise<PresenceResult> {
+    return this.request(LifelinePatterns.presence, query);
   }
 
   /** Connects now instead of at the first command. */

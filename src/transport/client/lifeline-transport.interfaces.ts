@@ -15,7 +15,7 @@ export const LifelinePatterns = {
 export const LifelineTransportEvents = {
   connected: 'lifeline.client.connected',
   disconnected: 'lifeline.client.disconnected',
-  /** Presence transitions; emitted once presence exists (issue 13). */
+  /** Presence transitions, once per transition cluster-wide. */
   presenceOnline: 'lifeline.presence.online',
   presenceOffline: 'lifeline.presence.offline',
 } as const;
@@ -87,6 +87,35 @@ export interface ClientsPage {
   offset: number;
   scope: 'local' | 'cluster';
 }
+
+/** `lifeline.presence`: exactly one of a user, up to 1,000 users, or a topic. */
+export type PresenceQuery = { userId: string } | { userIds: string[] } | { topic: string };
+
+/** A user's presence, cluster-wide in cluster mode (the HTTP API's `GET /presence/users/:userId`). */
+export interface UserPresenceResult {
+  userId: string;
+  online: boolean;
+  connections: number;
+  nodes: string[];
+  /** Epoch ms online since; null while offline. */
+  since: number | null;
+}
+
+/** Which of the asked users are online. */
+export interface UsersPresenceResult {
+  online: string[];
+  offline: string[];
+}
+
+/** A topic's presence members (those who subscribed with `presence: true`). */
+export interface TopicPresenceResult {
+  topic: string;
+  /** `userId` null for an anonymous connection (then `clientId` names it). */
+  members: { userId: string | null; clientId?: string; since: number }[];
+  count: number;
+}
+
+export type PresenceResult = UserPresenceResult | UsersPresenceResult | TopicPresenceResult;
 
 /** What a refused command errors with (the HTTP API's error shape). */
 export interface TransportError {
