@@ -137,20 +137,26 @@ describe('TopicsService (real registry, real sockets)', () => {
   it('subscribe and unsubscribe cost the same at 20,000 subscriptions as at the first (O(1))', async () => {
     topics = new TopicsService(registry, undefined, undefined, resolveLifelineOptions({ maxSubscriptionsPerClient: 30_000 }));
     const { record } = await join();
-    const timeBatch = (from: number) => {
-      const started = performance.now();
-      for (let i = from; i < from + 1000; i++) topics.subscribe(record, `t${i}`);
-      return performance.now() - started;
+    // Subscribes 500 new topics and unsubscribes them again, timed; the fastest of three runs
+    // (a loaded machine adds pauses, never speed), so the held count stays where it is.
+    const timeBatch = (prefix: string) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now();
+        for (let i = 0; i < 500; i++) topics.subscribe(record, `${prefix}-${i}`);
+        for (let i = 0; i < 500; i++) topics.unsubscribe(record, `${prefix}-${i}`);
+        best = Math.min(best, performance.now() - started);
+      }
+      return best;
     };
-    timeBatch(0); // warm-up
-    const early = timeBatch(1000);
-    for (let i = 2000; i < 20_000; i += 1000) timeBatch(i);
-    const late = timeBatch(20_000);
-    // O(n) per call (the old per-topic resources) made the late batch ~20x the early one.
-    expect(late).toBeLessThan(early * 4 + 5);
-    const started = performance.now();
-    for (let i = 20_000; i < 21_000; i++) topics.unsubscribe(record, `t${i}`);
-    expect(performance.now() - started).toBeLessThan(early * 4 + 5);
+    topics.subscribe(record, 'anchor'); // keeps the resource attached between batches
+    timeBatch('warm-up');
+    const early = timeBatch('early');
+    for (let i = 0; i < 20_000; i++) topics.subscribe(record, `t${i}`);
+    const late = timeBatch('late');
+    // O(n) per call (one resource per topic, found by a walk) made the late batch ~20x the early one.
+    expect(late).toBeLessThan(early * 6 + 10);
+    expect(topics.subscriptionCount(record)).toBe(20_001);
   });
 
   it('releasing 20,000 subscriptions yields to the event loop: no stretch longer than a few ms', async () => {
