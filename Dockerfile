@@ -9,8 +9,10 @@ COPY package.json package-lock.json ./
 COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY scripts/build-status-page.js ./scripts/
 COPY src ./src
-RUN npx nest build
+# The service and the status page it serves (dist/status/public); the client SDK's build is not needed here.
+RUN npx nest build && node scripts/build-status-page.js
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

@@ -522,7 +522,7 @@ function markdown(r) {
     const l = r.leak;
     lines.push(
       `Churn with sessions on: ${l.cycles} connect + subscribe + TCP drop cycles in ${l.churnS} s (${l.peakSessions} sessions waiting for their TTL at the end); ` +
-        `one TTL and the tombstones' 10 s later: ${l.after.clients} clients but the publisher, ${l.after.sessions} sessions but its own, ` +
+        `one TTL and the tombstones' 10 s later: ${l.after.clients} client (the publisher), ${l.after.sessions} session (its own), ` +
         `${l.after.historyMessages} messages in history; heap ${l.heapGrowthKB} KB above the start.`,
       '',
     );

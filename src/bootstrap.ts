@@ -1,4 +1,4 @@
-import { type INestApplication, Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,10 +8,11 @@ import { CLUSTER_OPTIONS } from './cluster/cluster.constants';
 import type { ClusterOptions } from './cluster/interfaces/cluster-options.interface';
 import { AppModule, type AppModuleOptions } from './app.module';
 import type { Env } from './config/env.validation';
-import { adminHttpGate } from './admin/admin-http-gate';
+import { adminHttpGate, isLoopback } from './admin/admin-http-gate';
 import { LIFELINE_OPTIONS, LifelineWsAdapter, type ResolvedLifelineOptions } from './lifeline';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './lifeline/json-depth';
 import { AppLogger } from './logging/app-logger';
+import { LifelineLogger } from './lifeline/log-entry';
 import { TRANSPORT_OPTIONS, TransportHealthIndicator, nestTransportOptions, type TransportOptions } from './transport';
 
 export interface StartOptions extends AppModuleOptions {
@@ -65,14 +66,15 @@ export async function startApp(options: StartOptions = {}): Promise<INestApplica
 
   await app.listen(config.get('PORT', { infer: true }), config.get('HOST', { infer: true }));
 
-  const logger = new Logger('Lifeline');
-  if (adminToken === undefined) {
+  const logger = new LifelineLogger('Lifeline');
+  const address = app.getHttpServer().address() as AddressInfo;
+  // Listening on loopback only, nothing else can reach the API anyway: no warning needed.
+  if (adminToken === undefined && !isLoopback(address.address)) {
     logger.warn({
       msg: 'ADMIN_TOKEN is unset: the operator API (/clients, /topics) and /docs answer only on loopback; set ADMIN_TOKEN (16+ characters) to serve them to other addresses, with Authorization: Bearer <token>',
     });
   }
   // The last start-up line: where to connect.
-  const address = app.getHttpServer().address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const nodeId = config.get('REDIS_URL', { infer: true }) === undefined ? undefined : app.get<ClusterOptions>(CLUSTER_OPTIONS, { strict: false }).nodeId;
   const mode = nodeId === undefined ? 'in-memory' : 'cluster';

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { startApp } from './bootstrap';
 import { NodeIdInUseError } from './cluster/node-lease.service';
+import { LifelineLogger } from './lifeline/log-entry';
 import { EnvValidationError, validateEnv } from './config/env.validation';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -43,11 +44,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    Logger.log({ msg: 'shutting down', signal }, 'Lifeline');
+    new LifelineLogger('Lifeline').log({ msg: 'shutting down', signal });
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        Logger.error({ msg: 'shutdown failed', error: err instanceof Error ? err.message : String(err) }, 'Lifeline');
+        new LifelineLogger('Lifeline').error({ msg: 'shutdown failed', error: err instanceof Error ? err.message : String(err) });
         process.exit(1);
       },
     );

@@ -73,11 +73,15 @@ describe('deploy files', () => {
     expect(keywords.indexOf('USER')).toBeLessThan(keywords.indexOf('CMD'));
     expect(JSON.parse(runtime.instructions.find((i) => i.keyword === 'CMD')!.args)).toEqual(['node', 'dist/main.js']);
     expect(stages.flatMap((s) => s.instructions).some((i) => i.keyword === 'HEALTHCHECK')).toBe(false);
-    // The build stage builds the service as `npm run build` does (its first step; the client SDK's build is not in the image).
+    // The build stage runs the steps of `npm run build` that make what the service serves: the
+    // service itself and the status page (the client SDK's build is not part of the image).
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    const serviceBuild = pkg.scripts.build.split('&&')[0].trim();
-    expect(serviceBuild).toBe('nest build');
-    expect(stages[0].instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args)).toContain(`npx ${serviceBuild}`);
+    const steps = pkg.scripts.build.split('&&').map((step) => step.trim());
+    expect(steps).toEqual(expect.arrayContaining(['nest build', 'npm run build:status']));
+    const buildRuns = stages[0].instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(buildRuns).toContain(`npx nest build && ${pkg.scripts['build:status']}`);
+    const buildCopies = stages[0].instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => parseCopy(i.args).sources);
+    expect(buildCopies).toContain(pkg.scripts['build:status'].split(' ').pop());
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);
   });
 
@@ -174,7 +178,8 @@ describe('deploy files', () => {
       // Non-root: the process runs as nobody, and the copy is not writable by it.
       expect(readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${RUN_AS}\\s`, 'm'));
       // Every path the manifests probe or scrape answers on the container port.
-      for (const path of [container.startupProbe!.httpGet!.path!, '/health/ready', '/health/live', '/metrics']) {
+      // …and the status page's built assets are in the dist/ the image carries.
+      for (const path of [container.startupProbe!.httpGet!.path!, '/health/ready', '/health/live', '/metrics', '/status', '/status/assets/status.js']) {
         expect({ path, status: (await getJson(base + path)).status }).toEqual({ path, status: 200 });
       }
       await waitFor(async () => (await getJson(`${base}/health`)).status === 200, 'GET /health 200 (redis up)', 10_000);

@@ -98,16 +98,17 @@ describe('operator API and HTTP answers (issue 9, items 6, 10, 11, 13, 15)', () 
     expect((await post('Application/JSON')).status).toBe(202);
   });
 
-  it('start-up: without ADMIN_TOKEN a warning says how to open the API; the last line says where it listens', async () => {
-    t = await startTestApp();
+  it('start-up: listening beyond loopback without ADMIN_TOKEN, a warning says how to open the API; the last line says where it listens', async () => {
+    t = await startTestApp({ env: { HOST: '0.0.0.0' } });
     const structured = t.logs.lines.filter((l) => typeof l.message === 'object' && l.message !== null);
     const warning = structured.find((l) => l.level === 'warn');
     expect(JSON.stringify(warning?.message)).toMatch(/ADMIN_TOKEN is unset: .* answer only on loopback; set ADMIN_TOKEN/);
+    const port = new URL(t.baseUrl).port;
     const last = structured[structured.length - 1].message as Record<string, unknown>;
     expect(last).toEqual({
-      msg: `listening on ${t.baseUrl}, WebSocket ${t.wsUrl}, in-memory mode`,
-      url: t.baseUrl,
-      websocket: t.wsUrl,
+      msg: `listening on http://0.0.0.0:${port}, WebSocket ws://0.0.0.0:${port}/ws, in-memory mode`,
+      url: `http://0.0.0.0:${port}`,
+      websocket: `ws://0.0.0.0:${port}/ws`,
       mode: 'in-memory',
     });
     // Loopback clients are served without a token.

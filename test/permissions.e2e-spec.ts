@@ -330,6 +330,7 @@ describe('resume re-checks the subscribe permission', () => {
     expect(t.topics.subscriberCount('a')).toBe(1);
     expect(t.topics.subscriberCount('b')).toBe(0);
     expect(await t.metric('lifeline_topic_refusals_total', { action: 'subscribe' })).toBe(1);
+    expect(await t.metric('lifeline_resumes_total', { result: 'partial' })).toBe(1);
   });
 });
 

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { Agent, type IncomingMessage, request } from 'node:http';
 import { Counter, Histogram } from 'prom-client';
 import { StatusFeed } from '../src/status';
 import { MetricsService } from '../src/metrics/metrics.service';
@@ -11,7 +13,8 @@ describe('status feed', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { ADMIN_TOKEN: TOKEN } });
+    // A short handshake deadline: a feed on a kept-alive connection must outlive it.
+    t = await startTestApp({ env: { ADMIN_TOKEN: TOKEN, HANDSHAKE_TIMEOUT_MS: '300' } });
   });
   afterAll(() => t?.close());
 
@@ -40,6 +43,32 @@ describe('status feed', () => {
     );
     expect(rows('queue')).toEqual([{ name: 'depth', value: 7 }]);
     expect(feed.removeSection('queue')).toBe(true);
+  });
+
+  it('keeps a feed that arrived on a kept-alive connection open past the handshake deadline', async () => {
+    // One kept-alive connection: it serves the page, then carries the feed.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(`${t.baseUrl}${path}`, { agent, headers }, resolve).on('error', reject);
+        req.on('socket', (socket) => sockets.add(socket));
+        req.end();
+      });
+    const page = await get('/status');
+    page.resume();
+    await once(page, 'end');
+    const feed = await get('/status/feed', { Authorization: `Bearer ${TOKEN}` });
+    expect(sockets.size).toBe(1);
+    let text = '';
+    let failed = false;
+    feed.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    feed.on('error', () => (failed = true)).on('aborted', () => (failed = true));
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // 8 x HANDSHAKE_TIMEOUT_MS
+    expect(failed).toBe(false);
+    expect(text.match(/event: sample\n/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    feed.destroy();
+    agent.destroy();
   });
 
   it('answers bad searches with 400 and refuses feeds beyond 100 per node with 503', async () => {

@@ -14,7 +14,7 @@ import { type ClientOptions, EventPattern, type MicroserviceOptions, Payload, Tr
 import { randomBytes } from 'node:crypto';
 import {
   type ClientsPage,
-  LifelineClient,
+  LifelineTransportClient,
   LifelineClientModule,
   LifelineTransportEvents,
   type TransportConnectedEvent,
@@ -88,7 +88,7 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
   const received: Received = { connected: [], disconnected: [] };
   let lifeline: TestApp;
   let consumer: INestMicroservice;
-  let client: LifelineClient;
+  let client: LifelineTransportClient;
 
   beforeAll(async () => {
     lifeline = await startTestApp({
@@ -100,7 +100,7 @@ describe.each(transports)('microservice transport: $name', ({ name, url, nest })
       logger: new CaptureLogger(),
     });
     await consumer.listen();
-    client = consumer.get(LifelineClient);
+    client = consumer.get(LifelineTransportClient);
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClientRegistryService } from '../lifeline';
 import { BackpressureService } from '../lifeline';
 import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline';
@@ -6,6 +6,7 @@ import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { sendFrame } from './presence.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 import { decodeLogMessage } from './redis-topic-log';
 
 /**
@@ -24,7 +25,7 @@ import { decodeLogMessage } from './redis-topic-log';
  */
 @Injectable()
 export class ClusterTopicsBridge implements TopicBus {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private readonly inbox: string;
   private readonly listener = (channel: string, message: string) => this.onMessage(channel, message);
   private started = false;

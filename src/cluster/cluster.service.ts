@@ -1,16 +1,11 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClusterTopicsBridge } from './cluster-topics.bridge';
 import { CLUSTER_OPTIONS } from './cluster.constants';
 import { redactRedisUrl } from './cluster.options';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { NodeLeaseService } from './node-lease.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 /**
  * Starts and stops cluster mode in order. Start: connect, bridge topics,
@@ -21,7 +16,7 @@ import { RedisConnection } from './redis.connection';
  */
 @Injectable()
 export class ClusterService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
 
   constructor(
     @Inject(CLUSTER_OPTIONS) private readonly options: ClusterOptions,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_WRITE_CHUNK } from './cluster.constants';
@@ -6,6 +6,7 @@ import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { NodeReaper } from './node-reaper.service';
 import { ClusterPresenceService } from './presence.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -56,7 +57,7 @@ function describeHolder(value: string): string {
  */
 @Injectable()
 export class NodeLeaseService {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private readonly leaseValue: string;
   private timer: NodeJS.Timeout | undefined;
   private running = false;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -7,6 +7,7 @@ import { CLUSTER_OPTIONS, ClusterKeys, NODE_REAPED_EVENT, REAP_EMIT_BATCH } from
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { decodePresence, execPipeline } from './presence.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 /**
  * Removes a dead node in one atomic step, and only if it is still dead:
@@ -38,7 +39,7 @@ export interface ReapedNode {
  */
 @Injectable()
 export class NodeReaper {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
 
   constructor(
     @Inject(CLUSTER_OPTIONS) private readonly options: ClusterOptions,

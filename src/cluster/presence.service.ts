@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../lifeline';
@@ -17,6 +17,7 @@ import type {
 } from './interfaces/cluster-client-view.interface';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 /** What this node knows of one of its own clients. */
 interface LocalPresence {
@@ -123,7 +124,7 @@ function topicsByClient(hash: Record<string, string>): Map<string, string[]> {
  */
 @Injectable()
 export class ClusterPresenceService {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private readonly local = new Map<string, LocalPresence>();
   private readonly ownKey: string;
   private readonly ownSubscriptionsKey: string;

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLUSTER_OPTIONS } from './cluster.constants';
 import { redactRedisUrl } from './cluster.options';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
+import { LifelineLogger } from '../lifeline';
 
 type ConnectionName = 'commands' | 'subscriber';
 
@@ -23,7 +24,7 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 export class RedisConnection {
   readonly commands: Redis;
   readonly subscriber: Redis;
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private readonly readyListeners: (() => void)[] = [];
   private readonly downListeners: (() => void)[] = [];
   /** Per connection: true from the first failure of an outage until it is ready again. */

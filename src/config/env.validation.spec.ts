@@ -215,4 +215,13 @@ describe('validateEnv', () => {
     );
     for (const problem of err.problems) expect(err.message).toContain(`  - ${problem}`);
   });
+
+  it('hardening 2: SLOW_CONSUMER_HARD_LIMIT_BYTES must not be below the soft limit; the new variables parse', () => {
+    const err = rejectionOf({ SLOW_CONSUMER_MAX_BUFFERED_BYTES: '65536', SLOW_CONSUMER_HARD_LIMIT_BYTES: '4096' });
+    expect(err.problems).toEqual(['SLOW_CONSUMER_HARD_LIMIT_BYTES: must not be below SLOW_CONSUMER_MAX_BUFFERED_BYTES (65536) (got "4096")']);
+    expect(
+      validateEnv({ SLOW_CONSUMER_HARD_LIMIT_BYTES: '8388608', MAX_SUBSCRIPTIONS_PER_CLIENT: '5', REQUIRE_ORIGIN: 'true', HTTP_BODY_TIMEOUT_MS: '500' }),
+    ).toMatchObject({ SLOW_CONSUMER_HARD_LIMIT_BYTES: 8388608, MAX_SUBSCRIPTIONS_PER_CLIENT: 5, REQUIRE_ORIGIN: true, HTTP_BODY_TIMEOUT_MS: 500 });
+    expect(rejectionOf({ REQUIRE_ORIGIN: 'yes' }).problems).toEqual(['REQUIRE_ORIGIN: must be true or false (got "yes")']);
+  });
 });

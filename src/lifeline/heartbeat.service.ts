@@ -1,10 +1,4 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +15,7 @@ import { type ClientReapedEvent, LifelineEvents, type RateLimitedEvent, type Swe
 import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
 import { isLogEnabled } from './log-level';
+import { LifelineLogger } from './log-entry';
 
 /** Bytes of the ping payload its pong must echo. */
 const PING_TOKEN_BYTES = 8;
@@ -69,7 +64,7 @@ export interface HeartbeatStatus {
  */
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly startedAt = Date.now();
   /** A sweep is running; the next tick is skipped, never overlapped. */
   private sweeping = false;

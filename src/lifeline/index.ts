@@ -35,6 +35,7 @@ export { PresenceService } from './presence/presence.service';
 export { MemoryPresenceStore } from './presence/memory-presence.store';
 export * from './presence/interfaces';
 export * from './presence/presence.constants';
+export { LifelineLogger, LogEntry } from './log-entry';
 export * from './host';
 export * from './permissions/interfaces';
 export {

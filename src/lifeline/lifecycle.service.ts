@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.inte
 import { type ClientConnectedEvent, LifelineEvents } from './lifeline.events';
 import { BackpressureService } from './limits/backpressure.service';
 import { isLogEnabled } from './log-level';
+import { LifelineLogger } from './log-entry';
 import { SessionsService } from './sessions/sessions.service';
 
 /** ws reports 1006 when the connection ended without a close frame. */
@@ -41,7 +42,7 @@ const SOCKET_ERROR_REASONS: Partial<Record<string, DisconnectReason>> = {
  */
 @Injectable()
 export class LifecycleService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private shuttingDown = false;
   /** The welcome frame's heartbeat settings, as JSON. */
   private readonly heartbeatJson: string;

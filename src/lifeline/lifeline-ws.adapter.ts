@@ -201,6 +201,9 @@ export class LifelineWsAdapter extends WsAdapter {
     // the handshake deadline again (an idle one is left to keepAliveTimeout).
     httpServer.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
       this.pendingHandshakes.delete(request.socket);
+      // A complete request on a kept-alive connection is not a dribbled one,
+      // however long its answer takes (a status feed streams for hours).
+      this.keptAlive.delete(request.socket);
       response.once('finish', () => {
         const { socket } = request;
         if (!socket.destroyed) this.keptAlive.set(socket, { deadline: performance.now() + timeoutMs, bytesRead: socket.bytesRead });

@@ -32,7 +32,7 @@ function hashOf(paths: string[], extra = ''): string {
 
 /** Everything `files` in package.json puts in the tarball (built dist/ included). */
 function packedInputs(): string[] {
-  const dist = files(join(ROOT, 'dist'), (p) => /\.(js|d\.ts)$/.test(p) && !/\.spec\./.test(p));
+  const dist = files(join(ROOT, 'dist'), (p) => (/\.(js|d\.ts)$/.test(p) && !/\.spec\./.test(p)) || p.includes('/dist/status/public/'));
   if (dist.length === 0) throw new Error('dist/ is empty: run `npm run build` first');
   return [...['package.json', 'README.md', '.env.example', 'bin/lifeline.js'].map((p) => join(ROOT, p)), ...dist];
 }

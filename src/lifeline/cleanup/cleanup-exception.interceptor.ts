@@ -1,11 +1,4 @@
-import {
-  type CallHandler,
-  type ExecutionContext,
-  Inject,
-  Injectable,
-  Logger,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WsException } from '@nestjs/websockets';
 import { catchError, Observable, of } from 'rxjs';
@@ -16,6 +9,7 @@ import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.int
 import { type CleanupFailedEvent, LifelineEvents } from '../lifeline.events';
 import { errorFrame, ProtocolError } from '../protocol';
 import { LifecycleCall } from './lifecycle-call';
+import { LifelineLogger } from '../log-entry';
 import { StepDeadlines } from './step-deadlines';
 
 /** What a contained cleanup step resolves to; the pipeline counts it. */
@@ -44,7 +38,7 @@ export class StepTimeoutError extends Error {
  */
 @Injectable()
 export class CleanupExceptionInterceptor implements NestInterceptor {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly deadlines: StepDeadlines;
 
   constructor(

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import { isLogEnabled } from '../log-level';
 import { STEP_FAILED } from './cleanup-exception.interceptor';
 import { LifecycleCall } from './lifecycle-call';
 import { LifecycleContext } from './lifecycle-context';
+import { LifelineLogger } from '../log-entry';
 
 const DONE: Promise<void> = Promise.resolve();
 
@@ -48,7 +49,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 @Injectable()
 export class CleanupPipeline {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   /** Cleanups under way, by client id; empty when the server is idle. */
   private readonly running = new Map<string, Promise<void>>();
   /** Clients whose cleanup has started; weak, so finished records are not kept. */

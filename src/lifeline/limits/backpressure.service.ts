@@ -1,10 +1,4 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
@@ -13,6 +7,7 @@ import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
+import { LifelineLogger } from '../log-entry';
 
 const CHECK_NAME = 'lifeline:slow-consumers';
 
@@ -38,7 +33,7 @@ export type SlowConsumerLimit = 'hard' | 'grace';
  */
 @Injectable()
 export class BackpressureService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly flagged = new Set<ClientRecord>();
   private readonly softLimit: number;
   private readonly hardLimit: number;

@@ -1,4 +1,4 @@
-import { type ArgumentsHost, Catch, HttpException, Injectable, Logger, type WsExceptionFilter } from '@nestjs/common';
+import { type ArgumentsHost, Catch, HttpException, Injectable, type WsExceptionFilter } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { LifecycleService } from '../lifecycle.service';
@@ -6,6 +6,7 @@ import { BackpressureService } from '../limits/backpressure.service';
 import { errorFrame, ProtocolError } from '../protocol';
 import { TopicForbiddenException } from './topic-forbidden.exception';
 import { TopicPermissions } from './topic-permissions.service';
+import { LifelineLogger } from '../log-entry';
 
 /** What Nest throws when a guard returns false (@nestjs/core's FORBIDDEN_MESSAGE). */
 const GUARD_SAID_NO = 'Forbidden resource';
@@ -22,7 +23,7 @@ const GUARD_SAID_NO = 'Forbidden resource';
 @Catch()
 @Injectable()
 export class GuardRefusalFilter implements WsExceptionFilter {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
 
   constructor(
     private readonly lifecycle: LifecycleService,

@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClientRegistryService } from '../client-registry.service';
@@ -7,6 +7,7 @@ import { LifecycleService } from '../lifecycle.service';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
 import { TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_REASON, TOKEN_EXPIRY_TIMER_NAME } from './constants';
 import { ExpiryHeap } from './expiry-heap';
+import { LifelineLogger } from '../log-entry';
 
 /** setTimeout's longest delay (about 24.8 days); a later deadline is re-armed on the way. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -26,7 +27,7 @@ const COMPACT_SLACK = 1024;
  */
 @Injectable()
 export class TokenExpiryService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly heap = new ExpiryHeap();
   /** Deadline the timer is armed for; NaN when none is. */
   private armedFor = Number.NaN;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { LIFELINE_OPTIONS } from '../constants';
 import type { ClientRecord } from '../interfaces/client-record.interface';
@@ -8,6 +8,7 @@ import { isLogEnabled } from '../log-level';
 import { TOPIC_POLICY } from './constants';
 import type { TopicAction, TopicPolicy } from './interfaces/topic-policy.interface';
 import { claimsAllow } from './topic-claims';
+import { LifelineLogger } from '../log-entry';
 
 /** A decision and who made it. The few possible values are shared constants: no allocation per frame. */
 export interface TopicVerdict {
@@ -42,7 +43,7 @@ const TIMED_OUT = Symbol('timed out');
  */
 @Injectable()
 export class TopicPermissions implements OnApplicationBootstrap {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly defaultVerdict: TopicVerdict;
 
   constructor(

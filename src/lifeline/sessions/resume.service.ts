@@ -87,7 +87,8 @@ export class ResumeService {
     const catchUps: CatchUp[] = [];
     const recovery: Record<string, TopicRecovery> = {};
     let failure: unknown;
-    let recoveredAll = true;
+    // A topic refused by the subscribe permission is not recovered either.
+    let recoveredAll = names.length === wanted.length;
     settled.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
         // A refusal of that one topic (too_many_subscriptions): answered as a subscribe would be.

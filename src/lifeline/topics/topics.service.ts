@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.int
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
 import { BackpressureService } from '../limits/backpressure.service';
 import { ProtocolError } from '../protocol';
+import { LifelineLogger } from '../log-entry';
 
 /** The one registry resource that holds all of a client's subscriptions. */
 export const TOPICS_RESOURCE = 'topics';
@@ -90,7 +91,7 @@ export interface TopicBus {
  */
 @Injectable()
 export class TopicsService implements OnApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly subscribers = new Map<string, Set<ClientRecord>>();
   /** Each client's topics; weak, so a record the pipeline has let go of is not kept. */
   private readonly topicsOf = new WeakMap<ClientRecord, Set<string>>();

@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { IncomingMessage } from 'node:http';
 import { LifecycleContext } from '../cleanup/lifecycle-context';
@@ -10,6 +10,7 @@ import { LifecycleService } from '../lifecycle.service';
 import { LifelineEvents, type RejectionReason, type UpgradeRejectedEvent } from '../lifeline.events';
 import { isLogEnabled } from '../log-level';
 import { authenticate, tokenDigests } from './credentials';
+import { LifelineLogger } from '../log-entry';
 
 export interface Refusal {
   status: number;
@@ -32,7 +33,7 @@ const RETRY_AFTER_S = '5';
  */
 @Injectable()
 export class UpgradeGate {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private readonly digests: Buffer[];
   /** Upgrades admitted or being checked but not registered yet; they count against capacity. */
   private pending = 0;

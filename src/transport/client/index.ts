@@ -2,4 +2,4 @@ export * from './lifeline-transport.interfaces';
 export { LIFELINE_CLIENT_PROXY } from './lifeline-client.constants';
 export { LifelineClientModule } from './lifeline-client.module';
 export type { LifelineClientAsyncOptions, LifelineClientOptions } from './lifeline-client.options';
-export { LifelineClient } from './lifeline-client.service';
+export { LifelineTransportClient } from './lifeline-client.service';

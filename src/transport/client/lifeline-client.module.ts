@@ -2,11 +2,11 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ClientProxyFactory, type ClientOptions } from '@nestjs/microservices';
 import { LIFELINE_CLIENT_OPTIONS, LIFELINE_CLIENT_PROXY } from './lifeline-client.constants';
 import type { LifelineClientAsyncOptions, LifelineClientOptions } from './lifeline-client.options';
-import { LifelineClient } from './lifeline-client.service';
+import { LifelineTransportClient } from './lifeline-client.service';
 
 /**
  * For other Nest services: `LifelineClientModule.register({ transport: Transport.NATS,
- * options: { servers: ['nats://…'] } })`, then inject LifelineClient.
+ * options: { servers: ['nats://…'] } })`, then inject LifelineTransportClient.
  */
 @Module({})
 export class LifelineClientModule {
@@ -14,8 +14,8 @@ export class LifelineClientModule {
     return {
       module: LifelineClientModule,
       global: options.isGlobal ?? false,
-      providers: [{ provide: LIFELINE_CLIENT_OPTIONS, useValue: options }, PROXY_PROVIDER, LifelineClient],
-      exports: [LifelineClient, LIFELINE_CLIENT_PROXY],
+      providers: [{ provide: LIFELINE_CLIENT_OPTIONS, useValue: options }, PROXY_PROVIDER, LifelineTransportClient],
+      exports: [LifelineTransportClient, LIFELINE_CLIENT_PROXY],
     };
   }
 
@@ -28,9 +28,9 @@ export class LifelineClientModule {
       providers: [
         { provide: LIFELINE_CLIENT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
         PROXY_PROVIDER,
-        LifelineClient,
+        LifelineTransportClient,
       ],
-      exports: [LifelineClient, LIFELINE_CLIENT_PROXY],
+      exports: [LifelineTransportClient, LIFELINE_CLIENT_PROXY],
     };
   }
 }

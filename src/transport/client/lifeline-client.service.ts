@@ -18,7 +18,7 @@ import {
  * rejects with `{ statusCode, error, message }` (the HTTP API's shape).
  */
 @Injectable()
-export class LifelineClient implements OnApplicationShutdown {
+export class LifelineTransportClient implements OnApplicationShutdown {
   private readonly prefix: string;
   private readonly timeoutMs: number;
 
