@@ -201,7 +201,7 @@ describe('deploy files', () => {
       expect(await redis.sismember(`${prefix}nodes`, childEnv.NODE_ID)).toBe(0);
       // Presence members still in their grace are cluster state, not the node's: a survivor (or the
       // next node to start) ends the grace with one offline event (README "Presence").
-      const clusterState = new Set([`${prefix}presence:users`, `${prefix}presence:leaving`]);
+      const clusterState = new Set([`${prefix}presence:users`, `${prefix}presence:leaving`, `${prefix}presence:nodes`]);
       for (const key of await redis.keys(`${prefix}*`)) {
         if (!clusterState.has(key)) expect({ key, ttl: (await redis.pttl(key)) > 0 }).toEqual({ key, ttl: true });
       }

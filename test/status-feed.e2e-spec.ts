@@ -28,7 +28,7 @@ describe('status feed', () => {
     expect(() => feed.addSection({ id: 'queue', title: 'again', sample: () => [] })).toThrow(/exists already/);
 
     const sample = await sampleWhere(t, TOKEN, (s) => s.sections.some((section) => section.id === 'queue'));
-    expect(sample.sections.map((section) => section.id)).toEqual(['sessions', 'history', 'queue']);
+    expect(sample.sections.map((section) => section.id)).toEqual(['sessions', 'history', 'presence', 'queue']);
     const rows = (id: string) => sample.sections.find((section) => section.id === id)?.rows ?? [];
     // The service's own session and history metrics are there too (merged from their branches).
     expect(rows('sessions')).toEqual(
