@@ -12,7 +12,7 @@ describe('README', () => {
   it('shows test/support/readme-extension.ts as its extension snippet, importing the library by name', () => {
     const section = README.slice(README.indexOf('## Extending Lifeline'));
     const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(snippet).toBe(EXAMPLE.replace("from '../../src/lifeline';", "from 'lifeline';"));
+    expect(snippet).toBe(EXAMPLE.replace("from '../../src/lifeline';", "from 'nestjs-lifeline';"));
   });
 
   it('the snippet works: a seat per client, released on disconnect', async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { ClientRegistryService, MemoryTopicLog, SessionsService, TopicsService } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys, NODE_REAPED_EVENT } from './cluster.constants';
@@ -6,6 +6,7 @@ import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { RedisConnection } from './redis.connection';
 import { RedisSessionStore } from './redis-session-store';
 import { RedisTopicLog } from './redis-topic-log';
+import { LifelineLogger } from '../lifeline';
 
 /**
  * Puts the cluster's stores in place at module init, before any connection
@@ -14,7 +15,7 @@ import { RedisTopicLog } from './redis-topic-log';
  */
 @Injectable()
 export class ClusterStores implements OnModuleInit {
-  private readonly logger = new Logger('Cluster');
+  private readonly logger = new LifelineLogger('Cluster');
   private sessionStore: RedisSessionStore | undefined;
 
   constructor(

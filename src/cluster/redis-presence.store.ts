@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
   type LocalPresenceEntry,
@@ -17,6 +17,7 @@ import type { ClusterOptions } from './interfaces/cluster-options.interface';
 import { PRESENCE_LUA } from './presence.lua';
 import { execPipeline } from './presence.service';
 import { RedisConnection } from './redis.connection';
+import { LifelineLogger } from '../lifeline';
 
 /** Graces ended per script call; a backlog takes several calls in one tick. */
 const EXPIRE_BATCH = 1000;
@@ -50,7 +51,7 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  */
 @Injectable()
 export class RedisPresenceStore implements PresenceStore, OnModuleInit {
-  private readonly logger = new Logger('Presence');
+  private readonly logger = new LifelineLogger('Presence');
   readonly nodeId: string;
   readonly tickMs: number;
   private host: PresenceStoreHost | undefined;

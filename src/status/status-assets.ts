@@ -1,7 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LifelineLogger } from '../lifeline';
 
 export interface StatusAsset {
   body: Buffer;
@@ -33,7 +34,7 @@ export function statusAssetsDir(): string | undefined {
  */
 @Injectable()
 export class StatusAssets implements OnModuleInit {
-  private readonly logger = new Logger('Status');
+  private readonly logger = new LifelineLogger('Status');
   private readonly files = new Map<StatusAssetName, StatusAsset>();
 
   onModuleInit(): void {

@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AsyncResource } from 'node:async_hooks';
@@ -15,6 +15,7 @@ import {
   STATUS_MAX_VIEWERS,
   STATUS_SAMPLE_INTERVAL_MS,
 } from './status.constants';
+import { LifelineLogger } from '../lifeline';
 
 /** One open status page, as the feed sees it: somewhere to write Server-Sent Events. */
 export interface StatusViewer {
@@ -43,7 +44,7 @@ const sseFrame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSO
  */
 @Injectable()
 export class StatusFeed implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('Status');
+  private readonly logger = new LifelineLogger('Status');
   private readonly viewers = new Set<StatusViewer>();
   /**
    * The timer is created from the first viewer's request; without a scope of

@@ -1,7 +1,6 @@
 import {
   Controller,
   Inject,
-  Logger,
   NotFoundException,
   Optional,
   ServiceUnavailableException,
@@ -24,6 +23,7 @@ import {
 } from './client/lifeline-transport.interfaces';
 import { clientsQuery, kickCommand, presenceQuery, publishCommand, sendCommand } from './transport.schemas';
 import { TransportExceptionFilter } from './transport-exception.filter';
+import { LifelineLogger } from '../lifeline';
 
 const parse = <T>(schema: ConstructorParameters<typeof ZodValidationPipe<T>>[0], what: string, value: unknown): T =>
   new ZodValidationPipe(schema, what).transform(value);
@@ -35,7 +35,7 @@ const parse = <T>(schema: ConstructorParameters<typeof ZodValidationPipe<T>>[0],
  */
 @UseFilters(TransportExceptionFilter)
 export class LifelineTransportHandlers {
-  private readonly logger = new Logger('Transport');
+  private readonly logger = new LifelineLogger('Transport');
 
   constructor(
     @Inject(TopicsService) private readonly topics: TopicsService,

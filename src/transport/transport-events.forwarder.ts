@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { ClientProxy } from '@nestjs/microservices';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifelineTransportEvents } from './client/lifeline-transport.interfaces';
 import { TRANSPORT_EMITTER, TRANSPORT_OPTIONS } from './transport.constants';
 import type { TransportOptions } from './transport.options';
+import { LifelineLogger } from '../lifeline';
 
 /** How long shutdown waits for events still on their way out. */
 const FLUSH_MS = 2_000;
@@ -17,7 +18,7 @@ const FLUSH_MS = 2_000;
  */
 @Injectable()
 export class TransportEventsForwarder implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('Transport');
+  private readonly logger = new LifelineLogger('Transport');
   private readonly pending = new Set<Promise<void>>();
   private failureLogged = false;
 

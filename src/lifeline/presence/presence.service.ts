@@ -1,7 +1,6 @@
 import {
   Inject,
   Injectable,
-  Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   Optional,
@@ -44,6 +43,7 @@ import {
   USER_SCOPE,
   userKey,
 } from './presence.constants';
+import { LifelineLogger } from '../log-entry';
 
 /** What this node knows of one of its connections. */
 interface LocalConnection {
@@ -69,7 +69,7 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  */
 @Injectable()
 export class PresenceService implements PresenceStoreHost, OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Presence');
+  private readonly logger = new LifelineLogger('Presence');
   private store: PresenceStore;
   private readonly local = new Map<string, LocalConnection>();
   /** Local connections that get a topic's diffs. */

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { ClientRegistryService } from '../client-registry.service';
@@ -13,6 +13,7 @@ import { type CatchUp, TopicsService } from '../topics/topics.service';
 import type { ResumeRefusal } from './interfaces/session-store.interface';
 import { hashToken, sessionIdOf } from './session-token';
 import { SessionsService } from './sessions.service';
+import { LifelineLogger } from '../log-entry';
 
 /** Per topic in the `resumed` frame. */
 export type TopicRecovery =
@@ -37,7 +38,7 @@ export type TopicRecovery =
  */
 @Injectable()
 export class ResumeService {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
 
   constructor(
     private readonly sessions: SessionsService,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { CleanupPipeline } from '../cleanup/cleanup.pipeline';
 import { ClientRegistryService } from '../client-registry.service';
@@ -11,6 +11,7 @@ import type { PublishedId, SessionOwner, SessionStore } from './interfaces/sessi
 import { MemorySessionStore } from './memory-session-store';
 import { hashToken, newToken } from './session-token';
 import { SESSION_RESOURCE } from './sessions.constants';
+import { LifelineLogger } from '../log-entry';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -28,7 +29,7 @@ export interface PublishAck extends PublishedId {
  */
 @Injectable()
 export class SessionsService implements OnApplicationShutdown {
-  private readonly logger = new Logger('Lifeline');
+  private readonly logger = new LifelineLogger('Lifeline');
   private sessionStore: SessionStore;
   readonly ttlMs: number;
   /** Publishes with an id under way, by session and id: a second copy waits for the first. */
