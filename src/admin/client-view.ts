@@ -1,16 +1,7 @@
 import type { ClientRecord, TopicsService } from '../lifeline';
+import type { ClientView } from './client-view.interface';
 
-/** What the operator API shows of a client. */
-export interface ClientView {
-  id: string;
-  userId: string | null;
-  remoteAddress: string | null;
-  connectedAt: string;
-  lastPongAt: string | null;
-  rttMs: number | null;
-  subscriptions: string[];
-  bufferedAmount: number;
-}
+export type { ClientView } from './client-view.interface';
 
 export function toClientView(record: ClientRecord, topics: TopicsService): ClientView {
   return {

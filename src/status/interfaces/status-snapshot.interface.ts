@@ -2,6 +2,7 @@
  * What the status feed sends. Shared by the server and the page (type-only
  * imports: no runtime code, nothing Node- or DOM-specific).
  */
+import type { ClientView } from '../../admin/client-view.interface';
 
 /** Counts per second, oldest first: `seconds[i]` is an epoch second, `series[key][i]` its count. */
 export interface PerSecondSeries {
@@ -110,16 +111,7 @@ export interface StatusHello {
 
 /** GET /status/clients: one page of this node's clients matching a search. */
 export interface StatusClientsPage {
-  items: {
-    id: string;
-    userId: string | null;
-    remoteAddress: string | null;
-    connectedAt: string;
-    lastPongAt: string | null;
-    rttMs: number | null;
-    subscriptions: string[];
-    bufferedAmount: number;
-  }[];
+  items: ClientView[];
   /** Clients on this node. */
   total: number;
   /** Clients matching the search (items holds the first `limit` of them). */
