@@ -1,10 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClientRegistryService } from '../lifeline';
-import { BackpressureService } from '../lifeline';
+import { BackpressureService, sendFrame } from '../lifeline';
 import { FANOUT_SENDS_PER_TURN, type TopicBus, TopicsService } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys } from './cluster.constants';
 import type { ClusterOptions } from './interfaces/cluster-options.interface';
-import { sendFrame } from './presence.service';
 import { RedisConnection } from './redis.connection';
 import { LifelineLogger } from '../lifeline';
 import { decodeLogMessage } from './redis-topic-log';

@@ -1,14 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../lifeline';
-import type { ClientRecord } from '../lifeline';
 import {
   type ClientConnectedEvent,
   LifelineEvents,
   type TopicSubscriptionEvent,
 } from '../lifeline';
-import { BackpressureService } from '../lifeline';
+import { BackpressureService, sendFrame } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_RESOURCE } from './cluster.constants';
 import type {
   ClusterClientView,
@@ -54,17 +52,6 @@ export interface PresenceSnapshot {
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/**
- * Sends a text frame to a local client if its socket is open, through the
- * slow-consumer watch when there is one (as topic fan-out does).
- */
-export function sendFrame(record: ClientRecord, frame: string, backpressure?: BackpressureService): boolean {
-  if (backpressure) return backpressure.send(record, frame);
-  if (record.socket.readyState !== WebSocket.OPEN) return false;
-  record.socket.send(frame);
-  return true;
-}
 
 function encode(entry: LocalPresence): string {
   const stored: StoredPresence = { connectedAt: entry.connectedAt, userId: entry.userId };

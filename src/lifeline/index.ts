@@ -28,7 +28,7 @@ export { hashToken, sameHash, sessionIdOf } from './sessions/session-token';
 export { CleanupExceptionInterceptor } from './cleanup/cleanup-exception.interceptor';
 export { LifecycleCall } from './cleanup/lifecycle-call';
 export { ConnectionAttempt } from './upgrade/connection-attempt';
-export { BackpressureService } from './limits/backpressure.service';
+export { BackpressureService, sendFrame } from './limits/backpressure.service';
 export { UpgradeGate } from './upgrade/upgrade-gate.service';
 export { isLogEnabled } from './log-level';
 export { LifelineLogger, LogEntry } from './log-entry';

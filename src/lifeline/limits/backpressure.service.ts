@@ -143,3 +143,14 @@ export class BackpressureService implements OnApplicationBootstrap, BeforeApplic
     record.socket.terminate();
   }
 }
+
+/**
+ * Sends a text frame to a client through the slow-consumer watch when there
+ * is one; services built without it (unit specs) send only if the socket is open.
+ */
+export function sendFrame(record: ClientRecord, frame: string, backpressure?: BackpressureService): boolean {
+  if (backpressure) return backpressure.send(record, frame);
+  if (record.socket.readyState !== WebSocket.OPEN) return false;
+  record.socket.send(frame);
+  return true;
+}

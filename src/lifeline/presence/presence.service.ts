@@ -13,7 +13,7 @@ import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
-import { BackpressureService } from '../limits/backpressure.service';
+import { BackpressureService, sendFrame } from '../limits/backpressure.service';
 import { isLogEnabled } from '../log-level';
 import { ProtocolError } from '../protocol';
 import type {
@@ -309,7 +309,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       const frame = JSON.stringify({ event: 'presence', data: { topic, joins, leaves } });
       for (const record of set) {
         if (!this.registry.has(record.id)) continue;
-        if (this.backpressure ? this.backpressure.send(record, frame) : sendIfOpen(record, frame)) frames++;
+        if (sendFrame(record, frame, this.backpressure)) frames++;
       }
     }
     this.pending.clear();
@@ -415,8 +415,3 @@ function leaveView(member: string): Omit<PresenceMember, 'since'> {
   return member.startsWith('u:') ? { userId: id } : { userId: null, clientId: id };
 }
 
-function sendIfOpen(record: ClientRecord, frame: string): boolean {
-  if (record.socket.readyState !== 1) return false;
-  record.socket.send(frame);
-  return true;
-}

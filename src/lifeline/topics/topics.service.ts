@@ -2,7 +2,6 @@ import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestj
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { WebSocket } from 'ws';
 import { ClientRegistryService } from '../client-registry.service';
 import { DEFAULT_OPTIONS, LIFELINE_OPTIONS } from '../constants';
 import type { HistoryOptions, ReadAfter, TopicLog, TopicPosition } from '../history/interfaces/topic-log.interface';
@@ -11,7 +10,7 @@ import { MemoryTopicLog } from '../history/memory-topic-log';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
-import { BackpressureService } from '../limits/backpressure.service';
+import { BackpressureService, sendFrame } from '../limits/backpressure.service';
 import { ProtocolError } from '../protocol';
 import { LifelineLogger } from '../log-entry';
 
@@ -21,11 +20,6 @@ export const TOPICS_RESOURCE = 'topics';
 const RELEASE_SYNC_MAX = 256;
 const RELEASE_SLICE_MS = 1;
 
-function sendIfOpen(client: ClientRecord, frame: string): boolean {
-  if (client.socket.readyState !== WebSocket.OPEN) return false;
-  client.socket.send(frame);
-  return true;
-}
 
 /** The frame every subscriber of `topic` gets for the message at `offset` of `epoch`. */
 export function messageFrame(topic: string, data: unknown, epoch: string, offset: number): string {
@@ -202,7 +196,7 @@ export class TopicsService implements OnApplicationShutdown {
   }
 
   private sendTo(client: ClientRecord, frame: string): boolean {
-    return this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame);
+    return sendFrame(client, frame, this.backpressure);
   }
 
   private hold(client: ClientRecord, topic: string): void {
@@ -383,7 +377,7 @@ export class TopicsService implements OnApplicationShutdown {
       }
       // A late copy of a message the client's catch-up already sent.
       if (this.floors.size > 0 && this.belowFloor(client, topic, offset)) continue;
-      if (this.backpressure ? this.backpressure.send(client, frame) : sendIfOpen(client, frame)) delivered++;
+      if (sendFrame(client, frame, this.backpressure)) delivered++;
     }
     this.countSends(delivered);
     return delivered;
