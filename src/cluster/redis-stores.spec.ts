@@ -87,6 +87,7 @@ describe('Redis stores', () => {
       ok: true,
       previousOwner: { clientId: 'c1', node: 'n1' },
       topics: ['news'],
+      presence: [],
     });
     await store.release('s1', 'c1'); // the old connection: no longer the holder
     expect(await redis.pttl(keys.session('s1'))).toBe(-1);
