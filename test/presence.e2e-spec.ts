@@ -36,6 +36,18 @@ interface PresenceDiff {
 }
 
 const token = (sub: string) => sign({ sub }, SECRET, { expiresIn: 300 });
+
+/** A connection and the session its welcome gave it. */
+async function withSession(url: string, headers: Record<string, string> = {}): Promise<{ client: TestClient; id: string; token: string }> {
+  const client = await TestClient.connect(url, { headers });
+  const welcome = (await client.next('welcome')).data as { clientId: string; session: { token: string } };
+  return { client, id: welcome.clientId, token: welcome.session.token };
+}
+
+interface ResumedTopic {
+  recovered: boolean;
+  presence?: { members: PresenceMember[]; count: number };
+}
 const diffs = (client: TestClient, topic: string): PresenceDiff[] =>
   client.frames.filter((f) => f.event === 'presence').map((f) => f.data as PresenceDiff).filter((d) => d.topic === topic);
 
@@ -235,11 +247,40 @@ describe('presence (one node)', () => {
     expect(error.data).toMatchObject({ code: 'bad_request', event: 'subscribe' });
     expect((error.data as { message: string }).message).toMatch(/presence/);
   });
+
+  it('a resume keeps a presence-watched topic: no leave, `resumed` carries a fresh snapshot, diffs keep coming', async () => {
+    const watcher = await as('w7');
+    await subscribe(watcher, 'room7');
+    const first = await withSession(t.wsUrl, { authorization: `Bearer ${token('u7')}` });
+    await subscribe(first.client, 'room7');
+    await waitFor(() => diffs(watcher, 'room7').some((d) => d.joins.some((j) => j.userId === 'u7')), 'u7 joined');
+
+    first.client.destroy();
+    await sleep(GRACE_MS / 4);
+    const again = await withSession(t.wsUrl, { authorization: `Bearer ${token('u7')}` });
+    again.client.send('resume', { token: first.token });
+    const resumed = (await again.client.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(first.id);
+    expect(resumed.topics.room7.presence?.count).toBe(2);
+    expect(resumed.topics.room7.presence?.members.map((m) => m.userId).sort()).toEqual(['u7', 'w7']);
+
+    // Diffs reach the resumed connection: someone joins after the resume.
+    const late = await as('l7');
+    await subscribe(late, 'room7');
+    await waitFor(() => diffs(again.client, 'room7').some((d) => d.joins.some((j) => j.userId === 'l7')), 'diff after the resume');
+    await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
+    expect(diffs(watcher, 'room7').flatMap((d) => d.leaves)).toEqual([]);
+    expect(offlineOf('u7')).toEqual([]);
+    expect(((await t.get('/topics/room7/presence')).body as { count: number }).count).toBe(3);
+    for (const c of [watcher, again.client, late]) c.socket.terminate();
+  });
 });
 
 describe('presence (one node, anonymous connections)', () => {
   let t: TestApp;
   let presence: PresenceService;
+  let online: PresenceOnlineEvent[];
+  let offline: PresenceOfflineEvent[];
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -252,6 +293,9 @@ describe('presence (one node, anonymous connections)', () => {
       },
     });
     presence = t.app.get(PresenceService);
+    const events = t.app.get(EventEmitter2);
+    online = collect(events, PresenceEvents.online);
+    offline = collect(events, PresenceEvents.offline);
   });
   afterAll(() => t.close());
 
@@ -283,6 +327,37 @@ describe('presence (one node, anonymous connections)', () => {
     b.socket.terminate();
   });
 
+  it('an anonymous resume within the grace is the same member: no offline event, no leave, the new client id never shown', async () => {
+    const watcher = await t.join();
+    watcher.send('subscribe', { topic: 'anon-resume', presence: true });
+    await watcher.next('subscribed');
+    const first = await withSession(t.wsUrl);
+    first.client.send('subscribe', { topic: 'anon-resume', presence: true });
+    await first.client.next('subscribed');
+    await waitFor(() => diffs(watcher, 'anon-resume').some((d) => d.joins.some((j) => j.clientId === first.id)), 'joined');
+
+    first.client.destroy();
+    await sleep(GRACE_MS / 4);
+    const again = await withSession(t.wsUrl);
+    again.client.send('resume', { token: first.token });
+    const resumed = (await again.client.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(first.id);
+    const members = resumed.topics['anon-resume'].presence?.members.map((m) => m.clientId);
+    expect(members?.sort()).toEqual([first.id, watcher.id].sort());
+
+    // A connection that does not resume joins as itself once its window ends (no frame needed).
+    const idle = await t.join();
+    await waitFor(() => online.some((e) => e.clientId === idle.id), 'a silent anonymous connection online', GRACE_MS + SLACK_MS + 2000);
+    await sleep(GRACE_MS + 100 + SLACK_MS);
+    const seen = diffs(watcher, 'anon-resume');
+    expect(seen.flatMap((d) => d.leaves)).toEqual([]);
+    expect(seen.flatMap((d) => d.joins).map((j) => j.clientId)).not.toContain(again.id);
+    expect(offline.filter((e) => e.clientId === first.id || e.clientId === again.id)).toEqual([]);
+    expect(online.filter((e) => e.clientId === again.id)).toEqual([]);
+    expect(presence.sizes.unsettled).toBe(0);
+    for (const c of [watcher, again.client, idle]) c.socket.terminate();
+  });
+
   it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
     const cycles = 2000;
     let started = 0;
@@ -302,9 +377,9 @@ describe('presence (one node, anonymous connections)', () => {
     await waitFor(() => store.sizes.members === 0, 'every grace ended', GRACE_MS + 5000);
     expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
     await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', 2000);
-    expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
+    expect(presence.sizes).toEqual({ connections: 0, unsettled: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
     expect(await t.metric('lifeline_presence_users')).toBe(0);
-    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 2);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 5);
     expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);
     // One presence interval, whatever the churn.
     expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);
@@ -314,6 +389,9 @@ describe('presence (one node, anonymous connections)', () => {
     const store = presence.currentStore;
     const before = await t.metric('lifeline_cleanup_failures_total', { step: 'release' });
     const client = await t.join();
+    // Joined (an anonymous connection joins at its first presence subscribe, or after its resume window).
+    client.send('subscribe', { topic: 'failing', presence: true });
+    await client.next('subscribed');
     const apply = store.apply.bind(store);
     const failing = jest.spyOn(store, 'apply').mockImplementation((ops) =>
       ops.some((op) => op.clientId === client.id && !op.add) ? Promise.reject(new Error('store down')) : apply(ops),
