@@ -11,6 +11,7 @@ import {
   PresenceService,
 } from '../src/lifeline';
 import { collect } from './support/events';
+import { withSession } from './support/session-client';
 import { startTestApp, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
@@ -36,13 +37,6 @@ interface PresenceDiff {
 }
 
 const token = (sub: string) => sign({ sub }, SECRET, { expiresIn: 300 });
-
-/** A connection and the session its welcome gave it. */
-async function withSession(url: string, headers: Record<string, string> = {}): Promise<{ client: TestClient; id: string; token: string }> {
-  const client = await TestClient.connect(url, { headers });
-  const welcome = (await client.next('welcome')).data as { clientId: string; session: { token: string } };
-  return { client, id: welcome.clientId, token: welcome.session.token };
-}
 
 interface ResumedTopic {
   recovered: boolean;
@@ -251,13 +245,13 @@ describe('presence (one node)', () => {
   it('a resume keeps a presence-watched topic: no leave, `resumed` carries a fresh snapshot, diffs keep coming', async () => {
     const watcher = await as('w7');
     await subscribe(watcher, 'room7');
-    const first = await withSession(t.wsUrl, { authorization: `Bearer ${token('u7')}` });
+    const first = await withSession(t.wsUrl, { headers: { authorization: `Bearer ${token('u7')}` } });
     await subscribe(first.client, 'room7');
     await waitFor(() => diffs(watcher, 'room7').some((d) => d.joins.some((j) => j.userId === 'u7')), 'u7 joined');
 
     first.client.destroy();
     await sleep(GRACE_MS / 4);
-    const again = await withSession(t.wsUrl, { authorization: `Bearer ${token('u7')}` });
+    const again = await withSession(t.wsUrl, { headers: { authorization: `Bearer ${token('u7')}` } });
     again.client.send('resume', { token: first.token });
     const resumed = (await again.client.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
     expect(resumed.sessionId).toBe(first.id);
