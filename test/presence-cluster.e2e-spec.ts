@@ -14,7 +14,7 @@ import {
   TEST_REFRESH_MS,
   uniquePrefix,
 } from './support/cluster-nodes';
-import { withSession } from './support/session-client';
+import { SessionClient } from './support/session-client';
 import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
 
@@ -157,24 +157,22 @@ describe('presence across a cluster of three real nodes (kill -9)', () => {
     const headers = { authorization: `Bearer ${sign({ sub: 'roamer' }, SECRET, { expiresIn: 300 })}` };
     const watcher = await join(c, 'w-resume');
     await subscribe(watcher, 'resume-room');
-    const first = await withSession(url, { headers });
-    await subscribe(first.client, 'resume-room');
+    const session = await SessionClient.open(url, { headers });
+    await subscribe(session.client, 'resume-room');
     await waitFor(() => diffs(watcher, 'resume-room').some((d) => d.joins.some((j) => j.userId === 'roamer')), 'roamer joined', 3000);
 
-    first.client.destroy();
+    session.client.destroy();
     await sleep(GRACE_MS / 4);
-    const again = await withSession(url, { headers });
-    again.client.send('resume', { token: first.token });
-    const resumed = (await again.client.next('resumed')).data as {
-      sessionId: string;
+    const resumed = (await session.resume(url, {}, { headers })) as {
+      sessionId: string | null;
       topics: Record<string, { presence?: { members: PresenceMember[]; count: number } }>;
     };
-    expect(resumed.sessionId).toBe(first.id);
+    expect(resumed.sessionId).toBe(session.session.id);
     expect(resumed.topics['resume-room'].presence?.members.map((m) => m.userId).sort()).toEqual(['roamer', 'w-resume']);
     await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
     expect(diffs(watcher, 'resume-room').flatMap((d) => d.leaves)).toEqual([]);
     expect(offlineLogs([c], 'roamer')).toEqual([]);
     watcher.socket.terminate();
-    again.client.socket.terminate();
+    session.client.socket.terminate();
   }, 15_000);
 });

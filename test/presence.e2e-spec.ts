@@ -11,7 +11,7 @@ import {
   PresenceService,
 } from '../src/lifeline';
 import { collect } from './support/events';
-import { withSession } from './support/session-client';
+import { SessionClient } from './support/session-client';
 import { startTestApp, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
@@ -245,28 +245,28 @@ describe('presence (one node)', () => {
   it('a resume keeps a presence-watched topic: no leave, `resumed` carries a fresh snapshot, diffs keep coming', async () => {
     const watcher = await as('w7');
     await subscribe(watcher, 'room7');
-    const first = await withSession(t.wsUrl, { headers: { authorization: `Bearer ${token('u7')}` } });
-    await subscribe(first.client, 'room7');
+    const headers = { authorization: `Bearer ${token('u7')}` };
+    const session = await SessionClient.open(t.wsUrl, { headers });
+    await subscribe(session.client, 'room7');
     await waitFor(() => diffs(watcher, 'room7').some((d) => d.joins.some((j) => j.userId === 'u7')), 'u7 joined');
 
-    first.client.destroy();
+    session.client.destroy();
     await sleep(GRACE_MS / 4);
-    const again = await withSession(t.wsUrl, { headers: { authorization: `Bearer ${token('u7')}` } });
-    again.client.send('resume', { token: first.token });
-    const resumed = (await again.client.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
-    expect(resumed.sessionId).toBe(first.id);
+    const resumed = (await session.resume(t.wsUrl, {}, { headers })) as { sessionId: string | null; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(session.session.id);
     expect(resumed.topics.room7.presence?.count).toBe(2);
     expect(resumed.topics.room7.presence?.members.map((m) => m.userId).sort()).toEqual(['u7', 'w7']);
+    const again = session.client;
 
     // Diffs reach the resumed connection: someone joins after the resume.
     const late = await as('l7');
     await subscribe(late, 'room7');
-    await waitFor(() => diffs(again.client, 'room7').some((d) => d.joins.some((j) => j.userId === 'l7')), 'diff after the resume');
+    await waitFor(() => diffs(again, 'room7').some((d) => d.joins.some((j) => j.userId === 'l7')), 'diff after the resume');
     await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
     expect(diffs(watcher, 'room7').flatMap((d) => d.leaves)).toEqual([]);
     expect(offlineOf('u7')).toEqual([]);
     expect(((await t.get('/topics/room7/presence')).body as { count: number }).count).toBe(3);
-    for (const c of [watcher, again.client, late]) c.socket.terminate();
+    for (const c of [watcher, again, late]) c.socket.terminate();
   });
 });
 
@@ -325,16 +325,16 @@ describe('presence (one node, anonymous connections)', () => {
     const watcher = await t.join();
     watcher.send('subscribe', { topic: 'anon-resume', presence: true });
     await watcher.next('subscribed');
-    const first = await withSession(t.wsUrl);
-    first.client.send('subscribe', { topic: 'anon-resume', presence: true });
-    await first.client.next('subscribed');
+    const session = await SessionClient.open(t.wsUrl);
+    const first = session.client;
+    first.send('subscribe', { topic: 'anon-resume', presence: true });
+    await first.next('subscribed');
     await waitFor(() => diffs(watcher, 'anon-resume').some((d) => d.joins.some((j) => j.clientId === first.id)), 'joined');
 
-    first.client.destroy();
+    first.destroy();
     await sleep(GRACE_MS / 4);
-    const again = await withSession(t.wsUrl);
-    again.client.send('resume', { token: first.token });
-    const resumed = (await again.client.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
+    const resumed = (await session.resume(t.wsUrl, {})) as { sessionId: string | null; topics: Record<string, ResumedTopic> };
+    const again = session.client;
     expect(resumed.sessionId).toBe(first.id);
     const members = resumed.topics['anon-resume'].presence?.members.map((m) => m.clientId);
     expect(members?.sort()).toEqual([first.id, watcher.id].sort());
@@ -345,11 +345,12 @@ describe('presence (one node, anonymous connections)', () => {
     await sleep(GRACE_MS + 100 + SLACK_MS);
     const seen = diffs(watcher, 'anon-resume');
     expect(seen.flatMap((d) => d.leaves)).toEqual([]);
+    expect(again.id).not.toBe(first.id);
     expect(seen.flatMap((d) => d.joins).map((j) => j.clientId)).not.toContain(again.id);
     expect(offline.filter((e) => e.clientId === first.id || e.clientId === again.id)).toEqual([]);
     expect(online.filter((e) => e.clientId === again.id)).toEqual([]);
     expect(presence.sizes.unsettled).toBe(0);
-    for (const c of [watcher, again.client, idle]) c.socket.terminate();
+    for (const c of [watcher, again, idle]) c.socket.terminate();
   });
 
   it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
