@@ -353,6 +353,31 @@ describe('presence (one node, anonymous connections)', () => {
     for (const c of [watcher, again, idle]) c.socket.terminate();
   });
 
+  it('a resume that is not the first frame moves the member: the session\'s joins (or stays), the connection\'s own id leaves at once', async () => {
+    const watcher = await t.join();
+    watcher.send('subscribe', { topic: 'anon-move', presence: true });
+    await watcher.next('subscribed');
+    const session = await SessionClient.open(t.wsUrl);
+    const gone = session.client;
+    gone.send('subscribe', { topic: 'anon-move', presence: true });
+    await gone.next('subscribed');
+    gone.destroy();
+    // Joined as itself first (a presence subscribe), then resumes the other session.
+    const late = await t.join();
+    late.send('subscribe', { topic: 'anon-move', presence: true });
+    await late.next('subscribed');
+    late.send('resume', { token: session.session.token, topics: {} });
+    const resumed = (await late.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(gone.id);
+    expect(resumed.topics['anon-move'].presence?.members.map((m) => m.clientId).sort()).toEqual([gone.id, watcher.id].sort());
+    await waitFor(() => diffs(watcher, 'anon-move').some((d) => d.leaves.some((l) => l.clientId === late.id)), 'own id left', 3000);
+    await sleep(GRACE_MS + 100 + SLACK_MS);
+    expect(diffs(watcher, 'anon-move').flatMap((d) => d.leaves).map((l) => l.clientId)).toEqual([late.id]);
+    expect(offline.filter((e) => e.clientId === gone.id)).toEqual([]);
+    expect(offline.filter((e) => e.clientId === late.id)).toEqual([expect.objectContaining({ reason: 'resumed' })]);
+    for (const c of [watcher, late]) c.socket.terminate();
+  });
+
   it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
     const cycles = 2000;
     let started = 0;
@@ -374,7 +399,7 @@ describe('presence (one node, anonymous connections)', () => {
     await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', 2000);
     expect(presence.sizes).toEqual({ connections: 0, unsettled: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
     expect(await t.metric('lifeline_presence_users')).toBe(0);
-    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 5);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 8);
     expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);
     // One presence interval, whatever the churn.
     expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);
