@@ -217,7 +217,8 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const scopes = [USER_SCOPE, ...entry.topics];
     const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
     for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
-    await this.applyOps(ops);
+    // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
+    await this.applyOps(ops).catch((err: unknown) => this.logFailure('presence update failed', err));
   }
 
   /**
