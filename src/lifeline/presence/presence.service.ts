@@ -105,7 +105,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * tick settles them, no timer per connection. Entries of connections that
    * joined or left meanwhile are skipped.
    */
-  private unsettled: { clientId: string; at: number }[] = [];
+  private unsettledIds: string[] = [];
+  /** Parallel to unsettledIds (two flat arrays, no object per connection). */
+  private unsettledAt: number[] = [];
   private unsettledHead = 0;
   /** Anonymous connections whose `resume` is being answered: the window does not settle them. */
   private readonly resuming = new Set<string>();
@@ -164,7 +166,8 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
-    this.unsettled = [];
+    this.unsettledIds = [];
+    this.unsettledAt = [];
     this.unsettledHead = 0;
     this.resuming.clear();
   }
@@ -188,7 +191,10 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       this.release(clientId, reason ?? 'client_close'),
     );
     if (!attached) return;
-    if (waits) this.unsettled.push({ clientId, at: Date.now() + this.resumeWindowMs });
+    if (waits) {
+      this.unsettledIds.push(clientId);
+      this.unsettledAt.push(Date.now() + this.resumeWindowMs);
+    }
     else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
   }
 
@@ -313,7 +319,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   } {
     return {
       connections: this.local.size,
-      unsettled: this.unsettled.length - this.unsettledHead + this.resuming.size,
+      unsettled: this.unsettledIds.length - this.unsettledHead + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
@@ -370,18 +376,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** Anonymous connections whose window ended without a resume join as themselves. */
   private settleDue(): void {
     const now = Date.now();
-    while (this.unsettledHead < this.unsettled.length && this.unsettled[this.unsettledHead].at <= now) {
-      const { clientId } = this.unsettled[this.unsettledHead++];
+    while (this.unsettledHead < this.unsettledIds.length && this.unsettledAt[this.unsettledHead] <= now) {
+      const clientId = this.unsettledIds[this.unsettledHead++];
       const entry = this.local.get(clientId);
       if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
         void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
       }
     }
-    if (this.unsettledHead === this.unsettled.length) {
-      this.unsettled = [];
+    if (this.unsettledHead === this.unsettledIds.length) {
+      this.unsettledIds = [];
+      this.unsettledAt = [];
       this.unsettledHead = 0;
-    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettled.length) {
-      this.unsettled = this.unsettled.slice(this.unsettledHead);
+    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettledIds.length) {
+      this.unsettledIds = this.unsettledIds.slice(this.unsettledHead);
+      this.unsettledAt = this.unsettledAt.slice(this.unsettledHead);
       this.unsettledHead = 0;
     }
   }
