@@ -91,13 +91,15 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** Changes waiting for the next flush: topic → member → since (join) or undefined (leave). Last change wins. */
   private readonly pending = new Map<string, Map<string, number | undefined>>();
   /**
-   * Each watched topic's snapshot JSON, shared by every joiner until the
-   * topic's members change. Replicas hold each member as its JSON already, so
-   * even a changed topic's snapshot is one string join: in a join storm every
-   * joiner once built and serialised the whole member list (10,000 members:
-   * ~470 KB and ~4 ms of CPU each, which saturated the nodes).
+   * Each watched topic's snapshot JSON: built once per event-loop turn at
+   * most (every joiner of that turn shares the build, which runs after their
+   * joins are in) and kept until the topic's members change. Replicas hold
+   * each member as JSON already, so a build is string concatenation. In a
+   * join storm every joiner once built and serialised the whole member list
+   * itself (10,000 members: ~520 KB and several ms of CPU each), which
+   * saturated the nodes.
    */
-  private readonly snapshots = new Map<string, string>();
+  private readonly snapshots = new Map<string, SharedSnapshot>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** The tick timer when there is no SchedulerRegistry (specs). */
   private ownTimer: NodeJS.Timeout | undefined;
@@ -350,7 +352,8 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const replica = this.replicas.get(change.topic);
     if (replica) applyChange(replica, change);
     else this.loading.get(change.topic)?.changes.push(change);
-    this.snapshots.delete(change.topic);
+    // A snapshot still being built will include the change; a built one is out of date.
+    if (this.snapshots.get(change.topic)?.json !== undefined) this.snapshots.delete(change.topic);
     let changes = this.pending.get(change.topic);
     if (!changes) {
       changes = new Map();
@@ -456,15 +459,30 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     this.snapshots.delete(topic);
   }
 
-  private async snapshotJson(topic: string): Promise<string> {
-    const cached = this.snapshots.get(topic);
-    if (cached !== undefined) return cached;
-    const replica = await this.replica(topic);
-    const json = `{"members":[${[...replica.values()].join(',')}],"count":${replica.size}}`;
-    // Only a replica still current (the topic watched, not reset meanwhile) may be shared.
-    // (A change since this await dropped the entry, and a change applies to the replica synchronously.)
-    if (this.replicas.get(topic) === replica) this.snapshots.set(topic, json);
-    return json;
+  private snapshotJson(topic: string): Promise<string> {
+    const shared = this.snapshots.get(topic);
+    if (shared) return shared.building ?? Promise.resolve(shared.json as string);
+    const next: SharedSnapshot = {};
+    const owns = () => this.snapshots.get(topic) === next;
+    next.building = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.replica(topic))
+      .then(
+        (replica) => {
+          const json = membersJson(replica);
+          // Kept only while its replica is the topic's current one (not unwatched or reset meanwhile).
+          if (owns() && this.replicas.get(topic) === replica) {
+            next.json = json;
+            next.building = undefined;
+          } else if (owns()) this.snapshots.delete(topic);
+          return json;
+        },
+        (err: unknown) => {
+          if (owns()) this.snapshots.delete(topic);
+          throw err;
+        },
+      );
+    this.snapshots.set(topic, next);
+    return next.building;
   }
 
   private replica(topic: string): Promise<Replica> {
@@ -533,6 +551,23 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
 /** A watched topic's members: member key → the member as JSON (`{"userId":…,"since":…}`). */
 type Replica = Map<string, string>;
+
+/** A topic's shared snapshot: being built (`building`) or built (`json`). */
+interface SharedSnapshot {
+  json?: string;
+  building?: Promise<string>;
+}
+
+/** `{"members":[…],"count":N}`; concatenation, which here costs a fraction of an array join or JSON.stringify. */
+function membersJson(replica: Replica): string {
+  let json = '{"members":[';
+  let first = true;
+  for (const member of replica.values()) {
+    json += first ? member : `,${member}`;
+    first = false;
+  }
+  return `${json}],"count":${replica.size}}`;
+}
 
 function memberJson(member: string, since: number): string {
   return JSON.stringify(memberView(member, since));
