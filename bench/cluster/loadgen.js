@@ -9,7 +9,8 @@
  *   connect   { url, count, addresses, concurrency, timeoutMs, autoPong, users }
  *             users = { prefix, from, secret }: client i connects as user `${prefix}${from + i}` (JWT)
  *             -> { connected, failures, ms, handshakeMs: Float64Array, connectedAt: [[userId, epochMs]] }
- *   subscribe { topic, presence, spreadMs, timeoutMs } spreadMs: spread the subscribes evenly over it
+ *   subscribe { topic, presence, spreadMs, timeoutMs, concurrency } spreadMs: spread the subscribes evenly
+ *             over it; concurrency: at most this many replies outstanding
  *             -> { subscribed, errors, timedOut, ms }
  *   watch     { needle } count presence frames/bytes from now; note when each client first gets
  *             a presence frame containing needle                -> {}
@@ -145,32 +146,42 @@ async function connect({ url, count, addresses, concurrency = 50, timeoutMs = 60
   };
 }
 
-async function subscribe({ topic, presence: withPresence = false, spreadMs = 0, timeoutMs = 60_000 }) {
+async function subscribe({ topic, presence: withPresence = false, spreadMs = 0, timeoutMs = 60_000, concurrency = Infinity }) {
   const started = now();
   const live = clients.filter((c) => !c.closed);
   const frame = JSON.stringify({ event: 'subscribe', data: withPresence ? { topic, presence: true } : { topic } });
   let errors = 0;
   let timedOut = 0;
-  await Promise.all(
-    live.map(
-      (c, i) =>
-        new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            timedOut++;
-            resolve();
-          }, timeoutMs + spreadMs);
-          c.onSubscribed = (ok) => {
-            c.onSubscribed = undefined;
-            if (!ok) errors++;
-            clearTimeout(timer);
-            resolve();
-          };
-          const send = () => c.ws.readyState === WebSocket.OPEN && c.ws.send(frame);
-          if (spreadMs > 0) setTimeout(send, (i * spreadMs) / live.length);
-          else send();
-        }),
-    ),
-  );
+  const one = (c, i) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timedOut++;
+        resolve();
+      }, timeoutMs + spreadMs);
+      c.onSubscribed = (ok) => {
+        c.onSubscribed = undefined;
+        if (!ok) errors++;
+        clearTimeout(timer);
+        resolve();
+      };
+      const send = () => c.ws.readyState === WebSocket.OPEN && c.ws.send(frame);
+      if (spreadMs > 0) setTimeout(send, (i * spreadMs) / live.length);
+      else send();
+    });
+  if (concurrency >= live.length) {
+    await Promise.all(live.map(one));
+  } else {
+    // At most `concurrency` replies outstanding: a presence snapshot of 10,000 members is
+    // ~500 KB, and thousands of them in flight at once only measure the garbage collector.
+    let next = 0;
+    const worker = async () => {
+      while (next < live.length) {
+        const i = next++;
+        await one(live[i], i);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
   return { subscribed: live.length - errors - timedOut, errors, timedOut, ms: now() - started };
 }
 

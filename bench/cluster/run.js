@@ -167,6 +167,9 @@ async function main() {
     logsDir: args.logs ? String(args.logs) : undefined,
     env: {
       NODE_TTL_MS: String(TTL_MS),
+      // The default keeps 100 + 2 % of the open-file limit in reserve (19,500 of 20,000) for
+      // whatever else the process opens; here nothing else does, so the file limit decides.
+      MAX_CLIENTS: String(FD_LIMIT - FD_HEADROOM),
       // One publisher sends bursts; the per-client rate limit is not what is measured here.
       RATE_LIMIT_PER_SEC: '1000000',
       RATE_LIMIT_BURST: '1000000',
@@ -219,6 +222,7 @@ async function main() {
       fdLimitPerProcess: FD_LIMIT,
       nodeOpenFilesAtStart: baseFiles,
       maxClientsPerNode: maxPerNode,
+      maxClientsSetting: FD_LIMIT - FD_HEADROOM,
       loadgens: loadgensPerNode * NODE_COUNT,
       concurrencyPerLoadgen: CONCURRENCY,
       nodeTtlMs: TTL_MS,
@@ -544,9 +548,13 @@ Raw figures: ${results.map((r) => `\`bench/results/cluster-${r.config.nodes}x${r
 node's clients are one socket each. An idle node already holds ${fd.nodeOpenFilesAtStart} descriptors (stdio, the probe's IPC,
 epoll/eventfd pairs of the event loop and its threads, the listening socket, its Redis connections,
 the HTTP connections of /health and /metrics); the runner keeps ${FD_HEADROOM} more free for its own requests, so a
-node can hold ${fmt(fd.fdLimitPerProcess)} − ${fd.nodeOpenFilesAtStart} − ${FD_HEADROOM} = **${fmt(fd.maxClientsPerNode)}** clients, and 5 nodes ${fmt(fd.maxClientsPerNode * 5)}.
+node can hold ${fmt(fd.fdLimitPerProcess)} − ${fd.nodeOpenFilesAtStart} − ${FD_HEADROOM} = **${fmt(fd.maxClientsPerNode)}** clients, and 5 nodes **${fmt(fd.maxClientsPerNode * 5)}**.
 100,000 over 5 nodes is 20,000 per node, more than a process may open: the run with 100,000 uses 6
 nodes (16,667 / 16,666 each). Both are below: \`--nodes=5 --clients=max\` and \`--nodes=6 --total=100000\`.
+Lifeline's default \`MAX_CLIENTS\` (open-file limit − (100 + 2 %) = ${fmt(fd.fdLimitPerProcess - 100 - Math.ceil(fd.fdLimitPerProcess * 0.02))} here) would stop each node
+at that and answer 503 to the rest (${fmt((fd.fdLimitPerProcess - 100 - Math.ceil(fd.fdLimitPerProcess * 0.02)) * 5)} on 5 nodes): that reserve is for whatever else an
+application opens; these nodes open nothing else, so the bench sets \`MAX_CLIENTS=${fmt(fd.maxClientsSetting ?? fd.fdLimitPerProcess - FD_HEADROOM)}\`
+and the file limit decides.
 
 ${table}
 

@@ -55,6 +55,8 @@ const TOPIC = 'room';
 const NODES = 3;
 // Member load generators per node: each parses nothing but counts every presence byte it gets.
 const MEMBER_LOADGENS_PER_NODE = 2;
+// Members' subscribes in flight per load generator while the topic fills (see loadgen.js).
+const SETUP_CONCURRENCY = Number(args['setup-concurrency'] ?? 10);
 const ADDRESSES = sourceAddresses(50);
 const log = (...parts) => console.log(`[presence-bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
 
@@ -132,7 +134,7 @@ async function main() {
     await phase(`connect ${MEMBERS} members`, 60_000 + MEMBERS * 10, () => Promise.all(connects));
     // Every member learns every other one (snapshot or diffs): O(members²) bytes once, inherent to presence.
     const setup = await phase(`${MEMBERS} members subscribe with presence`, 120_000 + MEMBERS * 20, () =>
-      Promise.all(memberLoadgens.map((lg) => lg.call('subscribe', { topic: TOPIC, presence: true, timeoutMs: 120_000 }))),
+      Promise.all(memberLoadgens.map((lg) => lg.call('subscribe', { topic: TOPIC, presence: true, timeoutMs: 120_000, concurrency: SETUP_CONCURRENCY }))),
     );
     log(`  subscribed ${sum(setup.map((s) => s.subscribed))}, errors ${sum(setup.map((s) => s.errors))}, timed out ${sum(setup.map((s) => s.timedOut))}`);
     await sleep(BATCH_MS * 2 + 500);
