@@ -431,12 +431,14 @@ async function main() {
 
       // Bring the node back and reconnect its clients (not after the last kill: the run ends).
       if (k === KILLS - 1) break;
+      const restartedAt = now();
       await phase(`restart ${victim.label} and reconnect ${fmt(perNode[v])}`, 60_000 + perNode[v] * 10, async () => {
         await Promise.all(groups[v].map((lg) => lg.call('prune')));
         nodes[v] = await cluster.start(victim.label);
         await connectGroup(v);
         await waitUntil(async () => (await clusterView(nodes[(v + 1) % NODE_COUNT]))?.clients === total, 'cluster view after restart', 60_000, 200);
       });
+      round_.restartAndReconnectMs = Math.round(now() - restartedAt);
     }
     const pick = (key) => rounds.map((r) => r[key]).filter((x) => x !== null && x !== undefined);
     // A node whose lease lapsed while it was alive (a stall longer than the TTL allows) is
@@ -513,6 +515,7 @@ function column(r) {
       ['kill -9 → all its `node_lost` events counted: p50 / max', pm(k.nodeLostEventsDoneMs)],
       ['`node_lost` events per kill (its clients)', k.rounds.map((x) => `${fmt(x.nodeLostEvents)} (${fmt(x.clients ?? c.clientsPerNode[0])})`).join(', ')],
       ['reaper: emitting them, p50 / max', pm(k.reaperEmitMs)],
+      ['restart of the killed node + its clients reconnected', k.rounds.filter((x) => x.restartAndReconnectMs).map((x) => `${fmt(Math.round(x.restartAndReconnectMs / 100) / 10)} s`).join(', ') || '–'],
       ['promise: `NODE_TTL_MS` + one refresh', `${fmt(k.boundMs)} ms`],
       ['live nodes wrongly reaped / lease lapses', `${r.stalls.spuriousReaps.length} / ${Object.values(r.stalls.leaseLapses).reduce((a, b) => a + b, 0)}`],
       [`fan-out burst (${f ? f.burst.messages : '–'} messages): deliveries/s`, f ? `${fmt(f.burst.deliveriesPerSecond)} (${fmt(f.burst.deliveries)} / ${fmt(f.burst.expectedDeliveries)})` : 'not run'],
