@@ -494,7 +494,7 @@ function column(r) {
   const nodes = r.nodes ?? [];
   const same = new Set(c.clientsPerNode).size === 1;
   return {
-    head: `${c.nodes} nodes × ${same ? fmt(c.clientsPerNode[0]) : c.clientsPerNode.map(fmt).join('/')}`,
+    head: same ? `${c.nodes} nodes × ${fmt(c.clientsPerNode[0])}` : `${c.nodes} nodes × ${fmt(Math.min(...c.clientsPerNode))}–${fmt(Math.max(...c.clientsPerNode))}`,
     rows: [
       ['clients in all', `**${fmt(c.totalClients)}**`],
       ['load generators (clients each, at most)', `${c.loadgens} (${fmt(Math.ceil(Math.max(...c.clientsPerNode) / (c.loadgens / c.nodes)))})`],

@@ -19,7 +19,9 @@
  *   node bench/presence/run.js (after npm run build) [--members=10000] [--storm=1000]
  *     [--muted=100] [--interval=5000] [--timeout=3000] [--grace=1000] [--batch=1000]
  *     [--ttl=10000] [--redis=redis://127.0.0.1:6379] [--run-timeout=600]
- * Writes bench/results/presence-latest.json. Everything it starts is killed on
+ *     [--no-doc] [--report] (only rewrite BENCHMARKS.md from presence-latest.json)
+ * Writes bench/results/presence-latest.json and the part of BENCHMARKS.md between
+ * <!-- presence:start --> and <!-- presence:end -->. Everything it starts is killed on
  * exit; its Redis keys (a unique prefix) are deleted.
  */
 const { randomBytes } = require('node:crypto');
@@ -33,6 +35,9 @@ const { ClusterNodes, deleteKeys, forkLoadgen, metric, sourceAddresses } = requi
 
 const ROOT = path.join(__dirname, '..', '..');
 const RESULTS = path.join(ROOT, 'bench', 'results', 'presence-latest.json');
+const DOC = path.join(ROOT, 'BENCHMARKS.md');
+const START = '<!-- presence:start -->';
+const END = '<!-- presence:end -->';
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
     const [k, v] = a.replace(/^--/, '').split('=');
@@ -249,11 +254,68 @@ async function main() {
     fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     fs.writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${path.relative(ROOT, RESULTS)}`);
+    if (!args['no-doc']) writeDoc(result);
   } finally {
     killAll();
     await deleteKeys(redis, PREFIX).catch(() => undefined);
     await redis.quit().catch(() => undefined);
   }
+}
+
+const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'));
+const mb = (bytes) => `${fmt(Math.round(bytes / 2 ** 20))} MB`;
+
+function section(r) {
+  const s = r.storm;
+  const m = r.muted;
+  const t = r.settings;
+  const perClient = s.framesReceived / s.ofClients;
+  return `## Presence (3 nodes on one Redis, 10,000 members)
+
+\`node bench/presence/run.js\` (after \`npm run build\`; about 2½ minutes of both cores, so not part of
+\`npm run bench\`; taken under \`flock /work/bench.lock\`, load average ${r.loadAverage?.[0] ?? '–'} at the end). Three Lifeline
+nodes, the clients in ${r.scale.match(/(\d+) load-generator/)?.[1] ?? 'several'} load-generator processes (bench/cluster/loadgen.js; none in the runner).
+Settings: heartbeat ${fmt(t.INTERVAL_MS)} / ${fmt(t.TIMEOUT_MS)} ms, grace ${fmt(t.GRACE_MS)} ms, batch ${fmt(t.BATCH_MS)} ms, \`NODE_TTL_MS\` ${fmt(t.TTL_MS)}.
+Raw figures: \`bench/results/presence-latest.json\`. Run ${r.at.slice(0, 16).replace('T', ' ')} UTC.
+
+**Setup** (not the measured part): ${fmt(s.members)} users connect (JWT \`sub\`), a third per node, and subscribe to one
+topic with \`presence: true\` (${fmt(r.setup.subscribed)} subscribed, ${r.setup.errors} errors, ${r.setup.timedOut} timed out, in ${fmt(Math.round(r.setup.ms / 1000))} s, 20 replies in flight per
+load generator). Every member must learn every other one, by snapshot or diff: O(members²) bytes,
+inherent to presence with member lists (${mb(r.setup.diffBytes)} of diffs alone here, snapshots of up to ~500 KB each
+on top). The storm starts once no presence byte has arrived for three batch periods.
+
+**Join storm**: ${fmt(s.joins)} new users, already connected, subscribe with \`presence: true\` spread evenly over one
+second (round-robin over the nodes).
+
+| figure | value |
+|---|---|
+| presence diff frames sent (3 nodes, \`lifeline_presence_diff_frames_total\`) | **${fmt(s.diffFrames)}** (${perClient.toFixed(1)} per client; ${fmt(s.framesReceived)} received) |
+| without batching (one frame per join per member) | ${fmt(s.framesWithoutBatching)} (${fmt(s.joins)} × (${fmt(s.members)} + ${fmt(s.joins / 2)})); the issue's round figure: ${fmt(s.framesWithoutBatchingIssue)} |
+| bytes of presence frames received | ${mb(s.bytes)} (${fmt(Math.round(s.bytes / s.framesReceived))} B per frame) |
+| server CPU during the storm, per node (user + system) | ${s.serverCpuMs.map(fmt).join(' / ')} ms |
+| joins answered (\`subscribed\`) within | ${fmt(s.joinedWithinMs)} ms of the first (${s.subscribeErrors} errors, ${s.subscribeTimeouts} timeouts) |
+| time from the first join until every client (${fmt(s.ofClients)}) has seen the last join | **${fmt(Math.round(s.lastJoinSeenByAllMs))} ms** (seen by ${fmt(s.seenBy)}) |
+
+**Muted users**: ${fmt(m.users)} users connect and never answer a ping (the client's \`autoPong\` off). From their connect
+(their last sign of life) to their \`user offline\` log line: min ${fmt(m.minMs)}, **p50 ${fmt(m.p50Ms)}, p99 ${fmt(m.p99Ms)}**, max ${fmt(m.maxMs)} ms,
+against interval + timeout + grace = ${fmt(m.boundMs)} ms (${m.offline} of ${m.users} offline; the first ping comes at the next sweep, up
+to one interval after the connect, hence the spread below the bound).
+`;
+}
+
+function writeDoc(result) {
+  const block = `${START}\n${section(result)}${END}`;
+  let doc = fs.readFileSync(DOC, 'utf8');
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  doc = start >= 0 && end > start ? doc.slice(0, start) + block + doc.slice(end + END.length) : `${doc.replace(/\s*$/, '')}\n\n${block}\n`;
+  fs.writeFileSync(DOC, doc);
+  log('BENCHMARKS.md: Presence section updated');
+}
+
+if (args.report) {
+  writeDoc(JSON.parse(fs.readFileSync(RESULTS, 'utf8')));
+  process.exit(0);
 }
 
 main().then(
