@@ -380,6 +380,7 @@ async function main() {
 
     // 3. kill -9 rounds.
     const rounds = [];
+    const killTimes = new Map(); // node id -> epoch ms of its kill -9
     const lostOn = async (survivors) =>
       (await Promise.all(survivors.map((s) => metric(s, 'lifeline_disconnections_total', { reason: 'node_lost' })))).reduce((a, b) => a + b, 0);
     for (let k = 0; k < KILLS; k++) {
@@ -392,6 +393,7 @@ async function main() {
         const leaseTtlAtKill = await redis.pttl(`${PREFIX}node:${victim.id}:lease`);
 
         const killedAt = now();
+        killTimes.set(victim.id, Date.now());
         victim.kill9();
         let viewMs;
         let reapedMs;
@@ -413,7 +415,10 @@ async function main() {
         }
         const lostAfter = await lostOn(survivors);
         await sleep(200); // the reaper's log line may trail its metric
-        const reports = survivors.flatMap((s) => (reaps.get(s.id) ?? []).filter((x) => x.node === victim.id).map((x) => ({ ...x, by: s.id })));
+        // Only reaps after this kill: a stalled node may have been reaped (wrongly) before.
+        const reports = survivors.flatMap((s) =>
+          (reaps.get(s.id) ?? []).filter((x) => x.node === victim.id && x.time >= killTimes.get(victim.id)).map((x) => ({ ...x, by: s.id })),
+        );
         return {
           victim: victim.id,
           clients: perNode[v],
@@ -443,9 +448,10 @@ async function main() {
     const pick = (key) => rounds.map((r) => r[key]).filter((x) => x !== null && x !== undefined);
     // A node whose lease lapsed while it was alive (a stall longer than the TTL allows) is
     // reaped like a dead one; count it, as those node_lost events were false alarms.
-    const victims = new Set(rounds.map((x) => x.victim));
     result.stalls = {
-      spuriousReaps: [...reaps].flatMap(([by, list]) => list.filter((x) => !victims.has(x.node)).map((x) => ({ ...x, by }))),
+      spuriousReaps: [...reaps].flatMap(([by, list]) =>
+        list.filter((x) => !killTimes.has(x.node) || x.time < killTimes.get(x.node)).map((x) => ({ ...x, by })),
+      ),
       leaseLapses: Object.fromEntries(lapses),
     };
     result.kills = {
