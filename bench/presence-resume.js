@@ -15,7 +15,7 @@
  *   fresh   the SDK does not resume (`resume: false`): each client is a new
  *           anonymous member, as every client was before issue 13's fix
  *
- * Not part of npm test or npm run bench. Figures: bench/results/presence-resume.json, BENCHMARKS.md
+ * Not part of npm test or npm run bench. Figures: bench/results/presence-resume-<clients>.json, BENCHMARKS.md
  * (hand-written section). Run it under `flock /work/bench.lock` on the shared machine.
  */
 const net = require('node:net');
@@ -194,7 +194,7 @@ async function run(mode) {
   }
   const out = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, load: os.loadavg(), results };
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench', 'results', 'presence-resume.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(path.join(ROOT, 'bench', 'results', `presence-resume-${N}.json`), `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify(out, null, 2));
   process.exit(0);
 })().catch((err) => {

@@ -258,7 +258,15 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     set.add(record);
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
-      await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      try {
+        await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      } catch (err) {
+        // The client is told internal_error: it must not watch either. A cluster store that did
+        // apply it (a timeout) is marked dirty and rewrites its share from this local state.
+        entry.topics.delete(topic);
+        this.unwatchLocal(record, topic);
+        throw err;
+      }
       const event: PresenceWatchedEvent = { clientId: record.id, topic };
       this.events.emit(PresenceEvents.watched, event);
     }
