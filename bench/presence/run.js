@@ -19,7 +19,7 @@
  *   node bench/presence/run.js (after npm run build) [--members=10000] [--storm=1000]
  *     [--muted=100] [--interval=5000] [--timeout=3000] [--grace=1000] [--batch=1000]
  *     [--ttl=10000] [--redis=redis://127.0.0.1:6379] [--run-timeout=600]
- *     [--no-doc] [--report] (only rewrite BENCHMARKS.md from presence-latest.json)
+ *     [--logs=DIR] (each node's stdout in DIR/<id>.log) [--no-doc] [--report] (only rewrite BENCHMARKS.md from presence-latest.json)
  * Writes bench/results/presence-latest.json and the part of BENCHMARKS.md between
  * <!-- presence:start --> and <!-- presence:end -->. Everything it starts is killed on
  * exit; its Redis keys (a unique prefix) are deleted.
@@ -93,6 +93,8 @@ async function main() {
     idPrefix: 'pbench',
     // info: the `user offline` line is what the muted users' figure is read from.
     logLevel: 'info',
+    // --logs=DIR keeps each node's stdout (to read why a join failed after the run).
+    logsDir: typeof args.logs === 'string' ? args.logs : undefined,
     env: {
       NODE_TTL_MS: String(TTL_MS),
       AUTH_MODE: 'jwt',
