@@ -22,6 +22,7 @@ import type {
   PresenceOfflineEvent,
   PresenceOnlineEvent,
   PresenceSnapshot,
+  PresenceWatchedEvent,
   UserPresence,
 } from './interfaces/presence.interface';
 import type {
@@ -39,6 +40,7 @@ import {
   PRESENCE_TICK_NAME,
   PresenceEvents,
   presenceTickMs,
+  resumeWindowMs,
   USER_PRESENCE_RESOURCE,
   USER_SCOPE,
   userKey,
@@ -48,7 +50,11 @@ import { LifelineLogger } from '../log-entry';
 /** What this node knows of one of its connections. */
 interface LocalConnection {
   record: ClientRecord;
-  member: string;
+  /**
+   * Undefined while an anonymous connection may still resume a session and
+   * so become that session's member (see settle()).
+   */
+  member: string | undefined;
   /** Topics the connection subscribed to with `presence: true`. */
   topics: Set<string>;
 }
@@ -79,11 +85,21 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * a snapshot costs no store read: a join storm of N to a topic of M would
    * otherwise read N × M members from the store.
    */
-  private readonly replicas = new Map<string, Map<string, number>>();
+  private readonly replicas = new Map<string, Replica>();
   /** Replicas being loaded; the changes heard meanwhile are applied on top when the load returns. */
-  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Map<string, number>> }>();
+  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Replica> }>();
   /** Changes waiting for the next flush: topic → member → since (join) or undefined (leave). Last change wins. */
   private readonly pending = new Map<string, Map<string, number | undefined>>();
+  /**
+   * Each watched topic's snapshot JSON: built once per event-loop turn at
+   * most (every joiner of that turn shares the build, which runs after their
+   * joins are in) and kept until the topic's members change. Replicas hold
+   * each member as JSON already, so a build is string concatenation. In a
+   * join storm every joiner once built and serialised the whole member list
+   * itself (10,000 members: ~520 KB and several ms of CPU each), which
+   * saturated the nodes.
+   */
+  private readonly snapshots = new Map<string, SharedSnapshot>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** The tick timer when there is no SchedulerRegistry (specs). */
   private ownTimer: NodeJS.Timeout | undefined;
@@ -91,6 +107,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private failureLogged = false;
   private readonly graceMs: number;
   private readonly batchMs: number;
+  /** With sessions on, an anonymous connection waits this long (at most) for a `resume` before it joins. */
+  private readonly resumeWindowMs: number;
+  /**
+   * Anonymous connections not yet joined, in connection order with the end of
+   * their window (one window for all, so the head ends first): the presence
+   * tick settles them, no timer per connection. Entries of connections that
+   * joined or left meanwhile are skipped.
+   */
+  private unsettledIds: string[] = [];
+  /** Parallel to unsettledIds (two flat arrays, no object per connection). */
+  private unsettledAt: number[] = [];
+  private unsettledHead = 0;
+  /** Anonymous connections whose `resume` is being answered: the window does not settle them. */
+  private readonly resuming = new Set<string>();
   /** Diff frames sent by this node. */
   diffFrames = 0;
 
@@ -103,6 +133,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   ) {
     this.graceMs = options.presence.graceMs;
     this.batchMs = options.presence.batchMs;
+    this.resumeWindowMs = options.sessionTtlMs > 0 ? resumeWindowMs(this.graceMs) : 0;
     this.store = new MemoryPresenceStore(this.graceMs);
     this.store.bind(this);
   }
@@ -145,29 +176,80 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
+    this.unsettledIds = [];
+    this.unsettledAt = [];
+    this.unsettledHead = 0;
+    this.resuming.clear();
   }
 
+  /**
+   * A user's member is the same whatever the session, so it joins at once.
+   * An anonymous member is keyed by its session, which a `resume` may still
+   * switch: with sessions on, it joins at its first `subscribe` with
+   * presence, when its resume is answered, or when the window ends,
+   * whichever comes first. Watchers thus never see a resuming connection's
+   * own id come and go.
+   */
   @OnEvent(LifelineEvents.connected)
   onConnected({ clientId }: ClientConnectedEvent): void {
     const record = this.registry.get(clientId);
     if (!record) return;
-    const entry: LocalConnection = { record, member: memberKey(record.userId, clientId), topics: new Set() };
+    const waits = record.userId === undefined && this.resumeWindowMs > 0;
+    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: new Set() };
     this.local.set(clientId, entry);
     const attached = this.registry.attach(clientId, USER_PRESENCE_RESOURCE, (reason?: DisconnectReason) =>
       this.release(clientId, reason ?? 'client_close'),
     );
-    if (attached) this.run([{ add: true, scope: USER_SCOPE, member: entry.member, clientId }]);
+    if (!attached) return;
+    if (waits) {
+      this.unsettledIds.push(clientId);
+      this.unsettledAt.push(Date.now() + this.resumeWindowMs);
+    }
+    else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
+  }
+
+  /** ResumeService: a `resume` of this connection is being answered; its member waits for the answer. */
+  resumeStarted(record: ClientRecord): void {
+    if (this.local.get(record.id)?.member === undefined && this.local.has(record.id)) this.resuming.add(record.id);
+  }
+
+  /**
+   * ResumeService: the resume was answered. Taken over (`sessionId`): the
+   * connection is the session's member from now on, so it joins as the
+   * member the previous connection left (within its grace: no transition, no
+   * diff). Refused (undefined): it joins as itself. A connection that had
+   * already joined under another key (a resume that was not its first frame)
+   * moves: the new key joins every scope, the old one leaves at once.
+   */
+  async resumeEnded(record: ClientRecord, sessionId: string | undefined): Promise<void> {
+    this.resuming.delete(record.id);
+    const entry = this.local.get(record.id);
+    if (!entry) return;
+    const member = memberKey(record.userId, sessionId ?? record.id);
+    const old = entry.member;
+    if (old === member) return;
+    if (old === undefined) return this.settle(record.id, entry, member);
+    entry.member = member;
+    const scopes = [USER_SCOPE, ...entry.topics];
+    const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
+    for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
+    // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
+    await this.applyOps(ops).catch((err: unknown) => this.logFailure('presence update failed', err));
   }
 
   /**
    * `subscribe` with `presence: true`, after the subscription itself (so
    * whatever may refuse a subscribe refuses this too): the connection's
    * member joins the topic, the connection gets its diffs, and the reply
-   * carries the snapshot.
+   * carries the snapshot, returned as JSON (`{"members":[…],"count":N}`),
+   * shared by every joiner until the topic's next flush.
    */
-  async watch(record: ClientRecord, topic: string): Promise<PresenceSnapshot> {
+  async watch(record: ClientRecord, topic: string): Promise<string> {
     const entry = this.local.get(record.id);
     if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
+    // Its first subscribe with presence: the connection is not resuming (or its resume was answered).
+    if (entry.member === undefined && !this.resuming.has(record.id)) await this.settle(record.id, entry, memberKey(undefined, record.id));
+    if (entry.member === undefined) throw new ProtocolError('a resume of this connection is being answered', 'subscribe');
     let set = this.watchers.get(topic);
     if (!set) {
       set = new Set();
@@ -176,9 +258,19 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     set.add(record);
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
-      await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      try {
+        await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      } catch (err) {
+        // The client is told internal_error: it must not watch either. A cluster store that did
+        // apply it (a timeout) is marked dirty and rewrites its share from this local state.
+        entry.topics.delete(topic);
+        this.unwatchLocal(record, topic);
+        throw err;
+      }
+      const event: PresenceWatchedEvent = { clientId: record.id, topic };
+      this.events.emit(PresenceEvents.watched, event);
     }
-    return snapshotOf(await this.replica(topic));
+    return this.snapshotJson(topic);
   }
 
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
@@ -186,6 +278,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const entry = this.local.get(record.id);
     if (!entry?.topics.delete(topic)) return;
     this.unwatchLocal(record, topic);
+    if (entry.member === undefined) return;
     await this.applyOps([
       { add: false, scope: topic, member: entry.member, clientId: record.id, reason: 'unsubscribed', immediate: true },
     ]);
@@ -200,17 +293,19 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const entry = this.local.get(clientId);
     if (!entry) return;
     this.local.delete(clientId);
-    const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member: entry.member, clientId, reason }];
-    for (const topic of entry.topics) {
-      this.unwatchLocal(entry.record, topic);
-      ops.push({ add: false, scope: topic, member: entry.member, clientId, reason });
-    }
+    this.resuming.delete(clientId);
+    const member = entry.member;
+    for (const topic of entry.topics) this.unwatchLocal(entry.record, topic);
+    // Never joined (left within its window): nothing to leave.
+    if (member === undefined) return;
+    const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member, clientId, reason }];
+    for (const topic of entry.topics) ops.push({ add: false, scope: topic, member, clientId, reason });
     this.emitTransitions(await this.store.apply(ops));
   }
 
   /** A topic's members: from the replica if the topic is watched here, else from the store. */
   async snapshot(topic: string): Promise<PresenceSnapshot> {
-    if (this.watchers.has(topic)) return snapshotOf(await this.replica(topic));
+    if (this.watchers.has(topic)) return JSON.parse(await this.snapshotJson(topic)) as PresenceSnapshot;
     const members = (await this.store.members(topic)).map((m) => memberView(m.member, m.since));
     return { members, count: members.length };
   }
@@ -235,6 +330,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** Local bookkeeping sizes, for leak checks. */
   get sizes(): {
     connections: number;
+    unsettled: number;
     watchedTopics: number;
     replicas: number;
     pendingTopics: number;
@@ -242,6 +338,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   } {
     return {
       connections: this.local.size,
+      unsettled: this.unsettledIds.length - this.unsettledHead + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
@@ -252,6 +349,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** PresenceStoreHost: what this node holds, for a store rewriting its share. */
   *localEntries(): Iterable<LocalPresenceEntry> {
     for (const [clientId, entry] of this.local) {
+      if (entry.member === undefined) continue;
       yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...entry.topics] };
     }
   }
@@ -262,6 +360,8 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const replica = this.replicas.get(change.topic);
     if (replica) applyChange(replica, change);
     else this.loading.get(change.topic)?.changes.push(change);
+    // A snapshot still being built will include the change; a built one is out of date.
+    if (this.snapshots.get(change.topic)?.json !== undefined) this.snapshots.delete(change.topic);
     let changes = this.pending.get(change.topic);
     if (!changes) {
       changes = new Map();
@@ -277,6 +377,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   onStoreReset(): void {
     this.replicas.clear();
     this.loading.clear();
+    this.snapshots.clear();
   }
 
   /** Ends graces (and, in a cluster, reaps dead nodes); the one presence timer calls it. */
@@ -284,6 +385,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.settleDue();
       this.emitTransitions(await this.store.tick());
       this.failureLogged = false;
     } catch (err) {
@@ -291,6 +393,40 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Anonymous connections whose window ended without a resume join as themselves. */
+  private settleDue(): void {
+    const now = Date.now();
+    while (this.unsettledHead < this.unsettledIds.length && this.unsettledAt[this.unsettledHead] <= now) {
+      const clientId = this.unsettledIds[this.unsettledHead++];
+      const entry = this.local.get(clientId);
+      if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
+        void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
+      }
+    }
+    if (this.unsettledHead === this.unsettledIds.length) {
+      this.unsettledIds = [];
+      this.unsettledAt = [];
+      this.unsettledHead = 0;
+    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettledIds.length) {
+      this.unsettledIds = this.unsettledIds.slice(this.unsettledHead);
+      this.unsettledAt = this.unsettledAt.slice(this.unsettledHead);
+      this.unsettledHead = 0;
+    }
+  }
+
+  /** The connection joins the user level as `member` (its topics follow through watch()). */
+  private settle(clientId: string, entry: LocalConnection, member: string): Promise<void> {
+    if (entry.member !== undefined) return Promise.resolve();
+    entry.member = member;
+    // Failures are logged, not thrown: a cluster store rewrites its share from the local state.
+    return this.applyOps([{ add: true, scope: USER_SCOPE, member, clientId }]).then(
+      () => {
+        this.failureLogged = false;
+      },
+      (err: unknown) => this.logFailure('presence update failed', err),
+    );
   }
 
   /** One frame per topic with pending changes, serialised once, to each local watcher. */
@@ -328,9 +464,36 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     // Unwatched, the topic's changes are no longer heard: the replica would go stale.
     this.replicas.delete(topic);
     this.loading.delete(topic);
+    this.snapshots.delete(topic);
   }
 
-  private replica(topic: string): Promise<Map<string, number>> {
+  private snapshotJson(topic: string): Promise<string> {
+    const shared = this.snapshots.get(topic);
+    if (shared) return shared.building ?? Promise.resolve(shared.json as string);
+    const next: SharedSnapshot = {};
+    const owns = () => this.snapshots.get(topic) === next;
+    next.building = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.replica(topic))
+      .then(
+        (replica) => {
+          const json = membersJson(replica);
+          // Kept only while its replica is the topic's current one (not unwatched or reset meanwhile).
+          if (owns() && this.replicas.get(topic) === replica) {
+            next.json = json;
+            next.building = undefined;
+          } else if (owns()) this.snapshots.delete(topic);
+          return json;
+        },
+        (err: unknown) => {
+          if (owns()) this.snapshots.delete(topic);
+          throw err;
+        },
+      );
+    this.snapshots.set(topic, next);
+    return next.building;
+  }
+
+  private replica(topic: string): Promise<Replica> {
     const ready = this.replicas.get(topic);
     if (ready) return Promise.resolve(ready);
     const inFlight = this.loading.get(topic);
@@ -338,7 +501,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const changes: TopicChange[] = [];
     const done = this.store.members(topic).then(
       (stored) => {
-        const replica = new Map(stored.map((m) => [m.member, m.since] as const));
+        const replica: Replica = new Map(stored.map((m) => [m.member, memberJson(m.member, m.since)] as const));
         // Heard while loading: older ones the store already had end the same (last change wins), newer ones apply.
         for (const change of changes) applyChange(replica, change);
         if (this.loading.get(topic)?.done === done) {
@@ -394,15 +557,33 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   }
 }
 
-function applyChange(replica: Map<string, number>, change: TopicChange): void {
-  if (change.join) replica.set(change.member, change.since);
-  else replica.delete(change.member);
+/** A watched topic's members: member key → the member as JSON (`{"userId":…,"since":…}`). */
+type Replica = Map<string, string>;
+
+/** A topic's shared snapshot: being built (`building`) or built (`json`). */
+interface SharedSnapshot {
+  json?: string;
+  building?: Promise<string>;
 }
 
-function snapshotOf(replica: Map<string, number>): PresenceSnapshot {
-  const members: PresenceMember[] = [];
-  for (const [member, since] of replica) members.push(memberView(member, since));
-  return { members, count: members.length };
+/** `{"members":[…],"count":N}`; concatenation, which here costs a fraction of an array join or JSON.stringify. */
+function membersJson(replica: Replica): string {
+  let json = '{"members":[';
+  let first = true;
+  for (const member of replica.values()) {
+    json += first ? member : `,${member}`;
+    first = false;
+  }
+  return `${json}],"count":${replica.size}}`;
+}
+
+function memberJson(member: string, since: number): string {
+  return JSON.stringify(memberView(member, since));
+}
+
+function applyChange(replica: Replica, change: TopicChange): void {
+  if (change.join) replica.set(change.member, memberJson(change.member, change.since));
+  else replica.delete(change.member);
 }
 
 function identity(view: PresenceMember): { userId: string | null; clientId?: string } {
