@@ -24,6 +24,9 @@ if current then return 1 end
 return 0
 `;
 
+/** What one renewal did; see NodeLeaseService.renew(). */
+export type RenewalOutcome = 'renewed' | 'failed' | 'idle';
+
 /** Another live process holds this node's lease: two nodes share a NODE_ID. */
 export class NodeIdInUseError extends Error {
   constructor(
@@ -52,7 +55,8 @@ function describeHolder(value: string): string {
  * - renewal: one small Lua claim on the `lease` connection, which carries
  *   nothing but liveness traffic, so it never waits behind this node's
  *   presence or session writes. The next renewal is timed from when the last
- *   one was sent; one that failed (a timeout) is retried at once.
+ *   one was sent; one that failed (a timeout, an error) is retried after
+ *   a short pause, not a whole period later.
  * - maintenance: the dead-node check (NodeReaper, also on `lease`), and the
  *   full rewrite below when the presence is dirty or unregistered, started
  *   without holding either timer up.
@@ -72,15 +76,13 @@ export class NodeLeaseService {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
-  private renewInFlight: Promise<boolean> | undefined;
+  private renewInFlight: Promise<RenewalOutcome> | undefined;
   private maintenanceInFlight: Promise<void> | undefined;
   private syncInFlight: Promise<void> | undefined;
   private syncAgain = false;
   private registered = false;
   private renewFailureLogged = false;
   private maintenanceFailureLogged = false;
-  /** When the last successful renewal was sent (ms epoch): the lease runs at least until then + TTL. */
-  private renewedAt: number | undefined;
   /** Set while another process holds this node's lease (a duplicate NODE_ID); cleared once it is ours again. */
   private conflict: NodeIdInUseError | undefined;
 
@@ -109,11 +111,6 @@ export class NodeLeaseService {
   /** The duplicate-NODE_ID conflict found by the last registration or renewal, if any. */
   get nodeIdConflict(): NodeIdInUseError | undefined {
     return this.conflict;
-  }
-
-  /** The least time the lease has left by this node's clock, as of the last successful renewal. */
-  leaseRemainingMs(now = Date.now()): number | undefined {
-    return this.renewedAt === undefined ? undefined : this.renewedAt + this.options.nodeTtlMs - now;
   }
 
   /** Starts the renewal and maintenance timers (the first registration runs on connect). */
@@ -162,22 +159,21 @@ export class NodeLeaseService {
   }
 
   /**
-   * One renewal on the lease connection. True if the lease is this node's
-   * now; false if Redis is away, the renewal failed, or another process
-   * holds the lease. A lapsed lease (reaped, or Redis lost it) is taken again
-   * here at once, and the full rewrite started.
+   * One renewal on the lease connection: 'renewed' if the lease is this
+   * node's now, 'failed' if the command failed (retried soon), 'idle' if
+   * Redis is away or another process holds the lease (next period). A lapsed
+   * lease (reaped, or Redis lost it) is taken again here at once, and the
+   * full rewrite started.
    */
-  async renew(): Promise<boolean> {
-    if (!this.connection.up) return false;
-    const sentAt = Date.now();
+  async renew(): Promise<RenewalOutcome> {
+    if (!this.connection.up) return 'idle';
     try {
       const previous = await this.claim();
       this.renewFailureLogged = false;
       if (previous === 'taken') {
         this.registered = false;
-        return false;
+        return 'idle';
       }
-      this.renewedAt = sentAt;
       if (previous === 'free') {
         if (this.registered) {
           this.logger.warn({
@@ -188,20 +184,20 @@ export class NodeLeaseService {
         this.presence.dirty = true;
         void this.sync().catch(() => undefined);
       }
-      return true;
+      return 'renewed';
     } catch (err) {
       if (!this.renewFailureLogged) {
         this.renewFailureLogged = true;
         this.logger.warn({ msg: 'lease renewal failed; retrying', node: this.options.nodeId, error: errorText(err) });
       }
-      return false;
+      return 'failed';
     }
   }
 
   /**
-   * Dead-node check, then the full rewrite if one is due. The rewrite (on
-   * the commands connection, which may be busy) is started, not awaited, so
-   * a backlog there never delays the reaping of dead nodes.
+   * Starts the full rewrite if one is due, then checks for dead nodes. The
+   * rewrite (on the commands connection, which may be busy) is not awaited,
+   * so a backlog there never delays the reaping of dead nodes.
    */
   async maintain(): Promise<void> {
     if (!this.connection.up) return;
@@ -319,10 +315,10 @@ export class NodeLeaseService {
     this.renewTimer = setTimeout(() => {
       const sentAt = Date.now();
       this.renewInFlight = this.renew();
-      void this.renewInFlight.then((ok) => {
+      void this.renewInFlight.then((outcome) => {
         this.renewInFlight = undefined;
         const retryMs = Math.min(100, Math.ceil(this.options.refreshMs / 4));
-        this.scheduleRenewal(ok || !this.connection.up ? Math.max(0, sentAt + this.options.refreshMs - Date.now()) : retryMs);
+        this.scheduleRenewal(outcome === 'failed' ? retryMs : Math.max(0, sentAt + this.options.refreshMs - Date.now()));
       });
     }, delayMs);
   }
