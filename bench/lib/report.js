@@ -212,6 +212,14 @@ function evaluateTargets(results) {
     const rb = il.heartbeat.cpuPerClientPerBeatUs / iw.heartbeat.cpuPerClientPerBeatUs;
     add('Server CPU per client per heartbeat vs plain ws', `${rb.toFixed(2)}× (${il.heartbeat.cpuPerClientPerBeatUs} vs ${iw.heartbeat.cpuPerClientPerBeatUs} µs)`, '≤ 1.2×', ratioMet(il.heartbeat.cpuPerClientPerBeatUs, iw.heartbeat.cpuPerClientPerBeatUs, 1.2));
   }
+  // Issue 14 §2: with users, sessions and presence on, the same connection stays within 1.15× heap and 1.0× RSS.
+  const iu = get('idle', 'lifeline-users');
+  if (iu && iw) {
+    const rh = iu.memory.heapPerConnKB / iw.memory.heapPerConnKB;
+    const rr = iu.memory.rssPerConnKB / iw.memory.rssPerConnKB;
+    add('Heap per idle connection vs plain ws (users, sessions, presence on)', `${rh.toFixed(2)}× (${iu.memory.heapPerConnKB} vs ${iw.memory.heapPerConnKB} KB)`, '≤ 1.15×', ratioMet(iu.memory.heapPerConnKB, iw.memory.heapPerConnKB, 1.15));
+    add('RSS per idle connection vs plain ws (users, sessions, presence on)', `${rr.toFixed(2)}× (${iu.memory.rssPerConnKB} vs ${iw.memory.rssPerConnKB} KB)`, '≤ 1.0×', ratioMet(iu.memory.rssPerConnKB, iw.memory.rssPerConnKB, 1.0));
+  }
   if (il && is) {
     const rh = il.memory.heapPerConnKB / is.memory.heapPerConnKB;
     const rr = il.memory.rssPerConnKB / is.memory.rssPerConnKB;
