@@ -9,7 +9,7 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
-import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
@@ -49,8 +49,8 @@ import { LifelineLogger } from '../log-entry';
 interface LocalConnection {
   record: ClientRecord;
   member: string;
-  /** Topics the connection subscribed to with `presence: true`. */
-  topics: Set<string>;
+  /** Topics the connection subscribed to with `presence: true`; created on the first (most never do). */
+  topics: Set<string> | undefined;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -93,6 +93,11 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private readonly batchMs: number;
   /** Diff frames sent by this node. */
   diffFrames = 0;
+  /** One resource object for every connection (its disposer gets the record): no closure per connection. */
+  private readonly resource: ClientResource = {
+    name: USER_PRESENCE_RESOURCE,
+    dispose: (reason, record) => record && this.release(record.id, reason ?? 'client_close'),
+  };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
@@ -151,11 +156,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   onConnected({ clientId }: ClientConnectedEvent): void {
     const record = this.registry.get(clientId);
     if (!record) return;
-    const entry: LocalConnection = { record, member: memberKey(record.userId, clientId), topics: new Set() };
+    const entry: LocalConnection = { record, member: memberKey(record.userId, clientId), topics: undefined };
     this.local.set(clientId, entry);
-    const attached = this.registry.attach(clientId, USER_PRESENCE_RESOURCE, (reason?: DisconnectReason) =>
-      this.release(clientId, reason ?? 'client_close'),
-    );
+    const attached = this.registry.attachResource(record, this.resource);
     if (attached) this.run([{ add: true, scope: USER_SCOPE, member: entry.member, clientId }]);
   }
 
@@ -174,6 +177,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       this.watchers.set(topic, set);
     }
     set.add(record);
+    entry.topics ??= new Set();
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
       await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
@@ -184,7 +188,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
   async unwatch(record: ClientRecord, topic: string): Promise<void> {
     const entry = this.local.get(record.id);
-    if (!entry?.topics.delete(topic)) return;
+    if (!entry?.topics?.delete(topic)) return;
     this.unwatchLocal(record, topic);
     await this.applyOps([
       { add: false, scope: topic, member: entry.member, clientId: record.id, reason: 'unsubscribed', immediate: true },
@@ -201,7 +205,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (!entry) return;
     this.local.delete(clientId);
     const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member: entry.member, clientId, reason }];
-    for (const topic of entry.topics) {
+    for (const topic of entry.topics ?? []) {
       this.unwatchLocal(entry.record, topic);
       ops.push({ add: false, scope: topic, member: entry.member, clientId, reason });
     }
@@ -252,7 +256,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** PresenceStoreHost: what this node holds, for a store rewriting its share. */
   *localEntries(): Iterable<LocalPresenceEntry> {
     for (const [clientId, entry] of this.local) {
-      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...entry.topics] };
+      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...(entry.topics ?? [])] };
     }
   }
 
