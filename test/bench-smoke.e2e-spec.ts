@@ -13,6 +13,8 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
 const SERVERS = ['lifeline', 'plain-ws', 'socketio', 'nest-wsadapter'] as const;
+/** The idle scenario also runs Lifeline with users, sessions and presence (bench/lib/servers.js). */
+const IDLE_SERVERS = [...SERVERS, 'lifeline-users'] as const;
 const WITH_HEARTBEAT = new Set<string>(['lifeline', 'plain-ws', 'socketio']);
 
 interface Summary {
@@ -27,6 +29,7 @@ interface IdleResult {
   memory: { clients: number; heapPerConnKB: number; rssPerConnKB: number };
   heartbeat: { clients: number; countAtEnd: number; cpuPerClientPerBeatUs: number };
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  lifelineMetrics?: { presenceUsers: number | null };
 }
 interface DeadVariant {
   zombies: number;
@@ -128,7 +131,7 @@ describe('benchmark harness (smoke)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(SERVERS)('%s: idle figures are complete and plausible', (id) => {
+  it.each(IDLE_SERVERS)('%s: idle figures are complete and plausible', (id) => {
     const r = ok(of('idle').scenarios.idle?.[id], `${id} idle`);
     const n = of('idle').meta.config.n;
     expect(r.handshake.opened).toBe(n);
@@ -144,6 +147,8 @@ describe('benchmark harness (smoke)', () => {
     expect(r.heartbeat.cpuPerClientPerBeatUs).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.p50).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.max).toBeGreaterThanOrEqual(r.eventLoopDelayMs.p99);
+    // Every client its own presence member (a JWT user of its own in lifeline-users, anonymous in lifeline).
+    if (id.startsWith('lifeline')) expect(r.lifelineMetrics?.presenceUsers).toBe(n);
   });
 
   it.each(SERVERS)('%s: dead peers are counted, and reaped where a heartbeat exists', (id) => {

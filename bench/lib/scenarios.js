@@ -451,6 +451,8 @@ async function lifelineMetrics(server) {
     longestSliceLastSweepMs: round(value('lifeline_heartbeat_longest_slice_seconds') * 1000, 2),
     pingsToClosed: value('lifeline_pings_to_closed_total'),
     connections: value('lifeline_connections_total'),
+    // Members online (grace included): one per client in the users variant, and per anonymous client.
+    presenceUsers: value('lifeline_presence_users'),
   };
 }
 
