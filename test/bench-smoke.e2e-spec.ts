@@ -102,20 +102,26 @@ function ok<T>(entry: Entry<T> | undefined, what: string): T {
 describe('benchmark harness (smoke)', () => {
   let dir: string;
   const runs: BenchResults[] = [];
-  /** The run that holds a scenario (each run covers some scenarios, all servers). */
-  const of = (scenario: keyof BenchResults['scenarios']): BenchResults => {
-    const run = runs.find((r) => r.scenarios[scenario]);
-    if (!run) throw new Error(`no run covered ${scenario}`);
+  /** The run that holds a scenario (each run covers some scenarios and servers); for a server, the one that ran it. */
+  const of = (scenario: keyof BenchResults['scenarios'], id?: string): BenchResults => {
+    const run = runs.find((r) => r.scenarios[scenario] && (id === undefined || r.scenarios[scenario][id]));
+    if (!run) throw new Error(`no run covered ${scenario}${id ? ` for ${id}` : ''}`);
     return run;
   };
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing: run `npm run build`');
     dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-smoke-'));
-    const groups = ['idle', 'dead-peers,fanout', 'churn'];
+    // The users variant's idle runs beside the others, so the idle run is no longer than before it.
+    const groups = [
+      `--scenarios=idle --servers=${SERVERS.join(',')}`,
+      '--scenarios=idle --servers=lifeline-users',
+      '--scenarios=dead-peers,fanout',
+      '--scenarios=churn',
+    ];
     const results = await Promise.all(
-      groups.map((scenarios, i) =>
-        runBench(['--smoke', '--no-pin', `--scenarios=${scenarios}`, `--out=${join(dir, String(i))}`], 50_000),
+      groups.map((group, i) =>
+        runBench(['--smoke', '--no-pin', ...group.split(' '), `--out=${join(dir, String(i))}`], 50_000),
       ),
     );
     results.forEach((run, i) => {
@@ -132,8 +138,8 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it.each(IDLE_SERVERS)('%s: idle figures are complete and plausible', (id) => {
-    const r = ok(of('idle').scenarios.idle?.[id], `${id} idle`);
-    const n = of('idle').meta.config.n;
+    const r = ok(of('idle', id).scenarios.idle?.[id], `${id} idle`);
+    const n = of('idle', id).meta.config.n;
     expect(r.handshake.opened).toBe(n);
     expect(r.handshake.failed).toBe(0);
     expect(r.handshake.rate).toBeGreaterThan(0);
