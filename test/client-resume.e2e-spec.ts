@@ -1,6 +1,7 @@
 import { sign } from 'jsonwebtoken';
 import { existsSync } from 'node:fs';
-import { LifelineClient } from '../client/src';
+import { createServer, type Server, Socket } from 'node:net';
+import { LifelineClient, type PresenceEvent } from '../client/src';
 import { type BrowserHarness, openHarness, pageRecord, startInPage } from './support/browser-page';
 import { collect, watchClient } from './support/sdk';
 import { freePort, MAIN, spawnService, waitUntilUp } from './support/service-process';
@@ -13,7 +14,40 @@ const BOUND = INTERVAL + TIMEOUT + 1000;
 const AWAY_MS = 2500;
 const SECRET = 'resume-spec-secret-0123456789abcdef';
 /** A JWT for one user, valid for `seconds`. */
-const jwt = (seconds: number) => sign({ sub: 'resume-user' }, SECRET, { algorithm: 'HS256', expiresIn: seconds });
+const jwt = (seconds: number, sub = 'resume-user') => sign({ sub }, SECRET, { algorithm: 'HS256', expiresIn: seconds });
+/** Presence grace and batch of the service: short, so "no leave after the grace" is seen quickly. */
+const GRACE_MS = 1500;
+const BATCH_MS = 200;
+
+/** A TCP relay to the service whose connections can be cut (destroyed both ways, no close frame). */
+async function relay(port: number): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server: Server = createServer((inbound) => {
+    const outbound = new Socket();
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+    outbound.connect(port, '127.0.0.1', () => inbound.pipe(outbound).pipe(inbound));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${address.port}/ws`,
+    cut: () => {
+      for (const [inbound, outbound] of [...pairs]) {
+        inbound.destroy();
+        outbound.destroy();
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 /**
  * The SDK's resume against the real service's sessions (the server side is
@@ -42,6 +76,8 @@ describe('client SDK resume against the real service (child process)', () => {
       LOG_LEVEL: 'warn',
       AUTH_MODE: 'jwt',
       AUTH_JWT_SECRET: SECRET,
+      PRESENCE_GRACE_MS: String(GRACE_MS),
+      PRESENCE_BATCH_MS: String(BATCH_MS),
     });
     await waitUntilUp(`${base}/health/ready`);
   };
@@ -166,6 +202,38 @@ describe('client SDK resume against the real service (child process)', () => {
     await waitFor(() => fixed.state === 'closed', 'the plain token closed', 3000);
     expect(fixedSeen.errors.map((e) => e.code)).toEqual(['token_expired']);
     expect(fixedSeen.errors[0].details.closeCode).toBe(4001);
+  });
+
+  it('presence: B sees A join; A\'s TCP is cut, A resumes within the grace with a fresh snapshot; B sees no leave', async () => {
+    const tcp = await relay(port);
+    try {
+      const a = new LifelineClient(tcp.url, { connectTimeoutMs: 3000, token: () => jwt(60, 'p-a'), reconnectDelay: () => 100 });
+      clients.push(a);
+      const b = sdk({ token: () => jwt(60, 'p-b') });
+      const aSeen = watchClient(a);
+      const bEvents: PresenceEvent[] = [];
+      b.on('presence', (e) => bEvents.push(e));
+      b.subscribe('lobby', () => undefined, { presence: true });
+      await b.ready();
+      await waitFor(() => b.presence('lobby').some((m) => m.userId === 'p-b'), "B's own snapshot");
+      a.subscribe('lobby', () => undefined, { presence: true });
+      await a.ready();
+      await waitFor(() => bEvents.some((e) => e.joins.some((j) => j.userId === 'p-a')), 'B sees A join');
+      await waitFor(() => a.presence('lobby').length === 2, "A's snapshot");
+      const sessionId = a.sessionId;
+
+      tcp.cut();
+      await waitFor(() => aSeen.states.length >= 3 && a.state === 'open', 'A resumed', GRACE_MS);
+      expect(a.sessionId).toBe(sessionId);
+      expect(aSeen.resyncs).toEqual([]);
+      expect(a.presence('lobby').map((m) => m.userId).sort()).toEqual(['p-a', 'p-b']);
+      await new Promise((resolve) => setTimeout(resolve, GRACE_MS + BATCH_MS + 500));
+      expect(bEvents.flatMap((e) => e.leaves)).toEqual([]);
+      expect(b.presence('lobby').map((m) => m.userId).sort()).toEqual(['p-a', 'p-b']);
+    } finally {
+      tcp.cut();
+      await tcp.close();
+    }
   });
 
   describe('in headless Chromium', () => {

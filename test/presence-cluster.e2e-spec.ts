@@ -14,6 +14,7 @@ import {
   TEST_REFRESH_MS,
   uniquePrefix,
 } from './support/cluster-nodes';
+import { SessionClient } from './support/session-client';
 import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
 
@@ -149,4 +150,29 @@ describe('presence across a cluster of three real nodes (kill -9)', () => {
       25,
     );
   }, 40_000);
+
+  it('a resume (Redis sessions and presence) keeps a presence-watched topic: no leave, the snapshot in `resumed`', async () => {
+    const c = nodes[2];
+    const url = `ws://127.0.0.1:${c.port}/ws`;
+    const headers = { authorization: `Bearer ${sign({ sub: 'roamer' }, SECRET, { expiresIn: 300 })}` };
+    const watcher = await join(c, 'w-resume');
+    await subscribe(watcher, 'resume-room');
+    const session = await SessionClient.open(url, { headers });
+    await subscribe(session.client, 'resume-room');
+    await waitFor(() => diffs(watcher, 'resume-room').some((d) => d.joins.some((j) => j.userId === 'roamer')), 'roamer joined', 3000);
+
+    session.client.destroy();
+    await sleep(GRACE_MS / 4);
+    const resumed = (await session.resume(url, {}, { headers })) as {
+      sessionId: string | null;
+      topics: Record<string, { presence?: { members: PresenceMember[]; count: number } }>;
+    };
+    expect(resumed.sessionId).toBe(session.session.id);
+    expect(resumed.topics['resume-room'].presence?.members.map((m) => m.userId).sort()).toEqual(['roamer', 'w-resume']);
+    await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
+    expect(diffs(watcher, 'resume-room').flatMap((d) => d.leaves)).toEqual([]);
+    expect(offlineLogs([c], 'roamer')).toEqual([]);
+    watcher.socket.terminate();
+    session.client.socket.terminate();
+  }, 15_000);
 });

@@ -11,6 +11,7 @@ import {
   PresenceService,
 } from '../src/lifeline';
 import { collect } from './support/events';
+import { SessionClient } from './support/session-client';
 import { startTestApp, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { TestClient } from './support/ws-client';
@@ -36,6 +37,11 @@ interface PresenceDiff {
 }
 
 const token = (sub: string) => sign({ sub }, SECRET, { expiresIn: 300 });
+
+interface ResumedTopic {
+  recovered: boolean;
+  presence?: { members: PresenceMember[]; count: number };
+}
 const diffs = (client: TestClient, topic: string): PresenceDiff[] =>
   client.frames.filter((f) => f.event === 'presence').map((f) => f.data as PresenceDiff).filter((d) => d.topic === topic);
 
@@ -235,11 +241,40 @@ describe('presence (one node)', () => {
     expect(error.data).toMatchObject({ code: 'bad_request', event: 'subscribe' });
     expect((error.data as { message: string }).message).toMatch(/presence/);
   });
+
+  it('a resume keeps a presence-watched topic: no leave, `resumed` carries a fresh snapshot, diffs keep coming', async () => {
+    const watcher = await as('w7');
+    await subscribe(watcher, 'room7');
+    const headers = { authorization: `Bearer ${token('u7')}` };
+    const session = await SessionClient.open(t.wsUrl, { headers });
+    await subscribe(session.client, 'room7');
+    await waitFor(() => diffs(watcher, 'room7').some((d) => d.joins.some((j) => j.userId === 'u7')), 'u7 joined');
+
+    session.client.destroy();
+    await sleep(GRACE_MS / 4);
+    const resumed = (await session.resume(t.wsUrl, {}, { headers })) as { sessionId: string | null; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(session.session.id);
+    expect(resumed.topics.room7.presence?.count).toBe(2);
+    expect(resumed.topics.room7.presence?.members.map((m) => m.userId).sort()).toEqual(['u7', 'w7']);
+    const again = session.client;
+
+    // Diffs reach the resumed connection: someone joins after the resume.
+    const late = await as('l7');
+    await subscribe(late, 'room7');
+    await waitFor(() => diffs(again, 'room7').some((d) => d.joins.some((j) => j.userId === 'l7')), 'diff after the resume');
+    await sleep(GRACE_MS + BATCH_MS + SLACK_MS);
+    expect(diffs(watcher, 'room7').flatMap((d) => d.leaves)).toEqual([]);
+    expect(offlineOf('u7')).toEqual([]);
+    expect(((await t.get('/topics/room7/presence')).body as { count: number }).count).toBe(3);
+    for (const c of [watcher, again, late]) c.socket.terminate();
+  });
 });
 
 describe('presence (one node, anonymous connections)', () => {
   let t: TestApp;
   let presence: PresenceService;
+  let online: PresenceOnlineEvent[];
+  let offline: PresenceOfflineEvent[];
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -252,6 +287,9 @@ describe('presence (one node, anonymous connections)', () => {
       },
     });
     presence = t.app.get(PresenceService);
+    const events = t.app.get(EventEmitter2);
+    online = collect(events, PresenceEvents.online);
+    offline = collect(events, PresenceEvents.offline);
   });
   afterAll(() => t.close());
 
@@ -283,6 +321,63 @@ describe('presence (one node, anonymous connections)', () => {
     b.socket.terminate();
   });
 
+  it('an anonymous resume within the grace is the same member: no offline event, no leave, the new client id never shown', async () => {
+    const watcher = await t.join();
+    watcher.send('subscribe', { topic: 'anon-resume', presence: true });
+    await watcher.next('subscribed');
+    const session = await SessionClient.open(t.wsUrl);
+    const first = session.client;
+    first.send('subscribe', { topic: 'anon-resume', presence: true });
+    await first.next('subscribed');
+    await waitFor(() => diffs(watcher, 'anon-resume').some((d) => d.joins.some((j) => j.clientId === first.id)), 'joined');
+
+    first.destroy();
+    await sleep(GRACE_MS / 4);
+    const resumed = (await session.resume(t.wsUrl, {})) as { sessionId: string | null; topics: Record<string, ResumedTopic> };
+    const again = session.client;
+    expect(resumed.sessionId).toBe(first.id);
+    const members = resumed.topics['anon-resume'].presence?.members.map((m) => m.clientId);
+    expect(members?.sort()).toEqual([first.id, watcher.id].sort());
+
+    // A connection that does not resume joins as itself once its window ends (no frame needed).
+    const idle = await t.join();
+    await waitFor(() => online.some((e) => e.clientId === idle.id), 'a silent anonymous connection online', GRACE_MS + SLACK_MS + 2000);
+    await sleep(GRACE_MS + 100 + SLACK_MS);
+    const seen = diffs(watcher, 'anon-resume');
+    expect(seen.flatMap((d) => d.leaves)).toEqual([]);
+    expect(again.id).not.toBe(first.id);
+    expect(seen.flatMap((d) => d.joins).map((j) => j.clientId)).not.toContain(again.id);
+    expect(offline.filter((e) => e.clientId === first.id || e.clientId === again.id)).toEqual([]);
+    expect(online.filter((e) => e.clientId === again.id)).toEqual([]);
+    expect(presence.sizes.unsettled).toBe(0);
+    for (const c of [watcher, again, idle]) c.socket.terminate();
+  });
+
+  it('a resume that is not the first frame moves the member: the session\'s joins (or stays), the connection\'s own id leaves at once', async () => {
+    const watcher = await t.join();
+    watcher.send('subscribe', { topic: 'anon-move', presence: true });
+    await watcher.next('subscribed');
+    const session = await SessionClient.open(t.wsUrl);
+    const gone = session.client;
+    gone.send('subscribe', { topic: 'anon-move', presence: true });
+    await gone.next('subscribed');
+    gone.destroy();
+    // Joined as itself first (a presence subscribe), then resumes the other session.
+    const late = await t.join();
+    late.send('subscribe', { topic: 'anon-move', presence: true });
+    await late.next('subscribed');
+    late.send('resume', { token: session.session.token, topics: {} });
+    const resumed = (await late.next('resumed')).data as { sessionId: string; topics: Record<string, ResumedTopic> };
+    expect(resumed.sessionId).toBe(gone.id);
+    expect(resumed.topics['anon-move'].presence?.members.map((m) => m.clientId).sort()).toEqual([gone.id, watcher.id].sort());
+    await waitFor(() => diffs(watcher, 'anon-move').some((d) => d.leaves.some((l) => l.clientId === late.id)), 'own id left', 3000);
+    await sleep(GRACE_MS + 100 + SLACK_MS);
+    expect(diffs(watcher, 'anon-move').flatMap((d) => d.leaves).map((l) => l.clientId)).toEqual([late.id]);
+    expect(offline.filter((e) => e.clientId === gone.id)).toEqual([]);
+    expect(offline.filter((e) => e.clientId === late.id)).toEqual([expect.objectContaining({ reason: 'resumed' })]);
+    for (const c of [watcher, late]) c.socket.terminate();
+  });
+
   it('6. churn: 2,000 connect / subscribe with presence / abrupt close cycles leave no member, topic entry or timer', async () => {
     const cycles = 2000;
     let started = 0;
@@ -302,9 +397,9 @@ describe('presence (one node, anonymous connections)', () => {
     await waitFor(() => store.sizes.members === 0, 'every grace ended', GRACE_MS + 5000);
     expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
     await waitFor(() => !presence.sizes.flushScheduled, 'last batch flushed', 2000);
-    expect(presence.sizes).toEqual({ connections: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
+    expect(presence.sizes).toEqual({ connections: 0, unsettled: 0, watchedTopics: 0, replicas: 0, pendingTopics: 0, flushScheduled: false });
     expect(await t.metric('lifeline_presence_users')).toBe(0);
-    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 2);
+    expect(await t.metric('lifeline_presence_transitions_total', { to: 'offline' })).toBe(cycles + 8);
     expect(await t.metric('lifeline_cleanup_failures_total', { step: 'release' })).toBe(0);
     // One presence interval, whatever the churn.
     expect(t.heartbeatTimers().intervals.filter((n) => n.includes('presence'))).toEqual(['lifeline:presence']);
@@ -314,6 +409,9 @@ describe('presence (one node, anonymous connections)', () => {
     const store = presence.currentStore;
     const before = await t.metric('lifeline_cleanup_failures_total', { step: 'release' });
     const client = await t.join();
+    // Joined (an anonymous connection joins at its first presence subscribe, or after its resume window).
+    client.send('subscribe', { topic: 'failing', presence: true });
+    await client.next('subscribed');
     const apply = store.apply.bind(store);
     const failing = jest.spyOn(store, 'apply').mockImplementation((ops) =>
       ops.some((op) => op.clientId === client.id && !op.add) ? Promise.reject(new Error('store down')) : apply(ops),

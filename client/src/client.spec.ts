@@ -1,5 +1,6 @@
 import { LifelineClient, type ClientState, type LifelineClientOptions, type MessageMeta, type ResyncEvent } from './client';
 import type { LifelineError } from './errors';
+import type { PresenceEvent } from './presence';
 import { ScriptedServer } from './testing/scripted-server';
 import { sleep, waitFor } from './testing/wait';
 
@@ -361,6 +362,78 @@ describe('LifelineClient against a scripted server (real sockets)', () => {
     await waitFor(() => seen.states.length === 3, 'reconnected');
     expect(seen.resyncs).toEqual([{ topic: 't', reason: 'no_session' }]);
     await waitFor(() => server.conns.at(-1)!.session.topics.has('t'), 're-subscribed');
+  });
+});
+
+describe('LifelineClient presence (scripted server)', () => {
+  const alice = { userId: 'alice', since: 1 };
+  const bob = { userId: 'bob', since: 2 };
+  const anon = { userId: null, clientId: 's-9', since: 3 };
+
+  function presenceEvents(client: LifelineClient) {
+    const events: PresenceEvent[] = [];
+    client.on('presence', (e) => events.push(e));
+    return events;
+  }
+
+  it('subscribe with presence: the snapshot, then diffs (joins upsert, leaves delete), as presence() and events', async () => {
+    server = await ScriptedServer.start();
+    server.members.set('room', [alice]);
+    const client = connect();
+    const events = presenceEvents(client);
+    client.subscribe('room', () => undefined, { presence: true });
+    client.subscribe('plain', () => undefined);
+    await client.ready();
+    await waitFor(() => events.length === 1, 'snapshot');
+    expect(server.conns[0].received.filter((f) => f.event === 'subscribe').map((f) => f.data)).toEqual([
+      { topic: 'room', presence: true },
+      { topic: 'plain' },
+    ]);
+    expect(events[0]).toEqual({ topic: 'room', members: [alice], joins: [alice], leaves: [], snapshot: true });
+    expect(client.presence('room')).toEqual([alice]);
+    expect(client.presence('plain')).toEqual([]);
+
+    server.presenceDiff('room', [bob, anon, { ...alice, since: 5 }], []);
+    await waitFor(() => events.length === 2, 'diff');
+    expect(client.presence('room')).toEqual([{ ...alice, since: 5 }, bob, anon]);
+    server.presenceDiff('room', [], [{ userId: 'bob' }, { userId: null, clientId: 's-9' }, { userId: 'nobody' }]);
+    await waitFor(() => events.length === 3, 'leaves');
+    expect(events[2]).toMatchObject({ snapshot: false, joins: [], members: [{ ...alice, since: 5 }] });
+    expect(client.presence('room')).toEqual([{ ...alice, since: 5 }]);
+
+    // A plain topic asking for presence later subscribes again with it; unsubscribing forgets the map.
+    const sub = client.subscribe('plain', () => undefined, { presence: true });
+    await waitFor(() => server.conns[0].received.filter((f) => f.event === 'subscribe').length === 3, 'subscribe again');
+    expect(server.conns[0].received.at(-1)!.data).toEqual({ topic: 'plain', presence: true });
+    sub.unsubscribe();
+    const others = [...server.conns[0].received];
+    expect(others.filter((f) => f.event === 'unsubscribe')).toEqual([]); // the first 'plain' handler is still there
+  });
+
+  it('a resume replaces the map with its snapshot (the change as joins and leaves); a reconnect without one subscribes with presence again', async () => {
+    server = await ScriptedServer.start();
+    server.members.set('room', [alice, bob]);
+    const client = connect();
+    const events = presenceEvents(client);
+    client.subscribe('room', () => undefined, { presence: true });
+    await client.ready();
+    await waitFor(() => client.presence('room').length === 2, 'snapshot');
+
+    // While away, bob left and the anonymous member joined: the resume's snapshot says so.
+    server.members.set('room', [alice, anon]);
+    server.dropAll();
+    await waitFor(() => events.length === 2, 'resumed snapshot');
+    expect(server.conns.at(-1)!.received.map((f) => f.event)).toEqual(['resume']);
+    expect(events[1]).toEqual({ topic: 'room', members: [alice, anon], joins: [anon], leaves: [{ userId: 'bob' }], snapshot: true });
+    expect(client.presence('room')).toEqual([alice, anon]);
+
+    // Kept while the connection is down; replaced by the next snapshot.
+    server.forgetSessions();
+    server.members.set('room', [bob]);
+    server.dropAll();
+    await waitFor(() => events.length === 3, 'snapshot after a refused resume');
+    expect(server.conns.at(-1)!.received.filter((f) => f.event === 'subscribe').map((f) => f.data)).toEqual([{ topic: 'room', presence: true }]);
+    expect(client.presence('room')).toEqual([bob]);
   });
 });
 

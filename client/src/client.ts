@@ -6,6 +6,7 @@ import { host, Timer, utf8Length, type WebSocketConstructor, type WebSocketLike 
 import { Liveness } from './liveness';
 import { Outbox, type PublishResult } from './outbox';
 import { Positions } from './positions';
+import { type PresenceEvent, PresenceMaps } from './presence';
 import { SendBudget } from './send-budget';
 import {
   type ErrorData,
@@ -14,6 +15,8 @@ import {
   isValidTopic,
   type MessageData,
   parseFrame,
+  type PresenceData,
+  type PresenceMember,
   PING_FRAME,
   type PublishedData,
   REFUSAL_CLOSE,
@@ -39,6 +42,14 @@ export interface MessageMeta {
 }
 
 export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
+
+export interface SubscribeOptions {
+  /**
+   * Also join the topic's presence and keep its members: `client.presence(topic)`
+   * and the `presence` event. The topic stays presence-watched until its last handler goes.
+   */
+  presence?: boolean;
+}
 
 export interface Subscription {
   readonly topic: string;
@@ -79,7 +90,9 @@ export type ClientEvents = {
   error: (error: LifelineError) => void;
   resync: (event: ResyncEvent) => void;
   retry: (event: RetryEvent) => void;
-  /** Frames of events the SDK does not handle itself (presence, custom events). */
+  /** A presence-watched topic's members changed (a snapshot or a diff). */
+  presence: (event: PresenceEvent) => void;
+  /** Frames of events the SDK does not handle itself (custom events, presence of a topic not watched here). */
   frame: (event: string, data: unknown) => void;
 };
 
@@ -151,6 +164,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly positions = new Positions();
+  private readonly presenceMaps = new PresenceMaps();
   private readonly outbox: Outbox;
   private readonly backoff: Backoff;
   private liveness: Liveness | undefined;
@@ -198,6 +212,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
     return this.session?.id;
   }
 
+  /**
+   * The members of a topic subscribed with `presence: true`, as last known
+   * (kept through a reconnect until the next snapshot); [] for another topic.
+   */
+  presence(topic: string): PresenceMember[] {
+    return this.presenceMaps.members(topic);
+  }
+
   /** Publishes awaiting the server's acknowledgement. */
   get pendingPublishes(): number {
     return this.outbox.size;
@@ -210,14 +232,19 @@ export class LifelineClient extends Emitter<ClientEvents> {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>): Subscription {
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, options: SubscribeOptions = {}): Subscription {
     if (this.currentState === 'closed') throw this.closedError();
     if (!isValidTopic(topic)) throw new LifelineError('invalid_argument', `invalid topic ${JSON.stringify(topic)}: 1-256 characters, no white space`);
     let set = this.handlers.get(topic);
+    const addsPresence = options.presence === true && !this.presenceMaps.wants(topic);
+    if (addsPresence) this.presenceMaps.watch(topic);
     if (!set) {
       set = new Set();
       this.handlers.set(topic, set);
-      if (this.phase === 'ready') this.sendFrame('subscribe', { topic });
+      if (this.phase === 'ready') this.subscribeFrame(topic);
+    } else if (addsPresence && this.phase === 'ready') {
+      // Already subscribed: subscribing again with presence answers the snapshot.
+      this.subscribeFrame(topic);
     }
     // A wrapper per call: the same function subscribed twice is two subscriptions.
     const entry: MessageHandler = (data, meta) => handler(data as T, meta);
@@ -375,8 +402,17 @@ export class LifelineClient extends Emitter<ClientEvents> {
         return;
       case 'subscribed':
         if (isObject(data)) {
-          const { topic, epoch, offset } = data as unknown as SubscribedData;
+          const { topic, epoch, offset, presence } = data as unknown as SubscribedData;
           if (this.handlers.has(topic)) this.positions.learn(topic, epoch, offset);
+          if (presence !== undefined) this.emitPresence(this.presenceMaps.replace(topic, presence));
+        }
+        return;
+      case 'presence':
+        if (isObject(data)) {
+          const { topic, joins, leaves } = data as unknown as PresenceData;
+          const event = this.presenceMaps.apply(topic, joins, leaves);
+          if (event) this.emitPresence(event);
+          else this.emit('frame', frame.event, data);
         }
         return;
       case 'published':
@@ -436,13 +472,19 @@ export class LifelineClient extends Emitter<ClientEvents> {
         // The session did not hold it (subscribed while offline, or lost): subscribe now.
         if (this.positions.has(topic)) this.resync(topic, 'not_subscribed');
         this.positions.forget(topic);
-        this.sendFrame('subscribe', { topic });
+        this.subscribeFrame(topic);
+        continue;
       } else if (result.recovered) {
         this.positions.expectReplay(topic, typeof result.replayed === 'number' ? result.replayed : 0);
       } else {
         this.positions.forget(topic);
         this.resync(topic, result.reason ?? 'not_recovered');
       }
+      if (!this.presenceMaps.wants(topic)) continue;
+      // Watched again by the resume: a fresh snapshot. Without one (an older server, or the
+      // server could not restore it), subscribing again with presence asks for it.
+      if (result.presence !== undefined) this.emitPresence(this.presenceMaps.replace(topic, result.presence));
+      else this.sendFrame('subscribe', { topic, presence: true });
     }
     // Unsubscribed while offline: the session still had it.
     for (const topic of Object.keys(topics)) {
@@ -456,8 +498,17 @@ export class LifelineClient extends Emitter<ClientEvents> {
     for (const topic of this.handlers.keys()) {
       this.positions.forget(topic);
       if (reason !== undefined) this.resync(topic, reason);
-      this.sendFrame('subscribe', { topic });
+      this.subscribeFrame(topic);
     }
+  }
+
+  /** `subscribe`, with `presence: true` for a presence-watched topic (its snapshot then replaces the map). */
+  private subscribeFrame(topic: string): void {
+    this.sendFrame('subscribe', this.presenceMaps.wants(topic) ? { topic, presence: true } : { topic });
+  }
+
+  private emitPresence(event: PresenceEvent | undefined): void {
+    if (event) this.emit('presence', event);
   }
 
   private onMessage(message: MessageData): void {
@@ -504,6 +555,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       // Not allowed: asking again on every reconnect would only fail again. The app hears why.
       this.handlers.delete(details.topic);
       this.positions.forget(details.topic);
+      this.presenceMaps.forget(details.topic);
     }
     if (error.event === 'publish') {
       const entry =
@@ -733,6 +785,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (!set || !set.delete(entry) || set.size > 0) return;
     this.handlers.delete(topic);
     this.positions.forget(topic);
+    this.presenceMaps.forget(topic);
     if (this.phase === 'ready') this.sendFrame('unsubscribe', { topic });
   }
 

@@ -8,8 +8,11 @@ export {
   type ResyncEvent,
   type RetryEvent,
   type StateDetail,
+  type SubscribeOptions,
   type Subscription,
 } from './client';
+export type { PresenceEvent } from './presence';
+export type { PresenceLeave, PresenceMember, PresenceSnapshot } from './protocol';
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 export { classifyClose, retryHintMs, type CloseAction } from './close-codes';
 export { LifelineError, type LifelineErrorCode } from './errors';

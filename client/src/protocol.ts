@@ -38,6 +38,31 @@ export interface SubscribedData {
   topic: string;
   epoch?: string;
   offset?: number;
+  /** Subscribed with `presence: true`: the topic's members now. */
+  presence?: PresenceSnapshot;
+}
+
+/** A member of a topic's presence: a user, or an anonymous connection (`userId: null`, its session's `clientId`). */
+export interface PresenceMember {
+  userId: string | null;
+  clientId?: string;
+  /** Epoch ms the member joined the topic (server clock). */
+  since: number;
+}
+
+/** A leave names the member only. */
+export type PresenceLeave = Omit<PresenceMember, 'since'>;
+
+export interface PresenceSnapshot {
+  members: PresenceMember[];
+  count: number;
+}
+
+/** A batched diff: `joins` are upserts, `leaves` deletes. */
+export interface PresenceData {
+  topic: string;
+  joins: PresenceMember[];
+  leaves: PresenceLeave[];
 }
 
 export interface PublishedData {
@@ -50,6 +75,8 @@ export interface ResumedTopic {
   recovered: boolean;
   replayed?: number;
   reason?: string;
+  /** A topic the session watched with presence: its members now (diffs were missed while away). */
+  presence?: PresenceSnapshot;
 }
 
 export interface ResumedData {

@@ -101,6 +101,32 @@ describe('RedisPresenceStore (real Redis)', () => {
     expect(await a.store.online(['u:alice'])).toEqual([false]);
   });
 
+  it('an anonymous session resumed on another node within the grace: no transition, no leave; a moved member\'s own key leaves at once', async () => {
+    const [a, b] = await start('a', 'b');
+    expect((await a.connect('c:s1', 's1', ['room'])).map((t) => t.to)).toEqual(['online']);
+    await a.disconnect('c:s1', 's1');
+    // PresenceService's ops for the resuming connection (c2 took session s1 over): the session's member.
+    expect(await b.connect('c:s1', 'c2', ['room'])).toEqual([]);
+    // Another connection that had joined as itself, then resumed s1 too: it moves.
+    await b.connect('c:c3', 'c3', ['room']);
+    const moved = await b.store.apply([
+      { add: true, scope: '', member: 'c:s1', clientId: 'c3' },
+      { add: true, scope: 'room', member: 'c:s1', clientId: 'c3' },
+      { add: false, scope: '', member: 'c:c3', clientId: 'c3', reason: 'resumed', immediate: true },
+      { add: false, scope: 'room', member: 'c:c3', clientId: 'c3', reason: 'resumed', immediate: true },
+    ]);
+    expect(moved.map((t) => [t.to, t.member, t.reason])).toEqual([['offline', 'c:c3', 'resumed']]);
+    await sleep(GRACE + 50);
+    expect(await tickAll([a, b])).toEqual([]);
+    await waitFor(() => a.changes.length === 3, 'changes heard on a');
+    expect(a.changes.map((c) => [c.join, c.member])).toEqual([
+      [true, 'c:s1'],
+      [true, 'c:c3'],
+      [false, 'c:c3'],
+    ]);
+    expect((await a.store.member('', 'c:s1'))?.nodes).toEqual({ b: 2 });
+  });
+
   it('a dead node (lease gone): its connections are reaped once, then the grace, reason node_lost; a live connection elsewhere keeps the member', async () => {
     const [a, b, c] = await start('a', 'b', 'c');
     await b.connect('u:bob', 'b1', ['room']);

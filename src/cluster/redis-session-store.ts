@@ -18,7 +18,8 @@ const userField = (userId: string | undefined) => (userId === undefined ? '' : `
  *   KEYS[1] session  KEYS[2] its ids list
  *   ARGV[1] presented token hash  ARGV[2] new hash  ARGV[3] new holder (client)
  *   ARGV[4] new holder's node     ARGV[5] user field  ARGV[6] key prefix  ARGV[7] session id
- * Returns {'ok', previous client, previous node, topic...} or {reason}.
+ * Returns {'ok', previous client, previous node, topic, flag, topic, flag...} or {reason}:
+ * a subscription is field `t:<topic>`, value '1', or 'p' if subscribed with presence.
  * Token hashes are SHA-256 digests: comparing them in Lua leaks no usable timing.
  */
 export const TAKE_OVER_LUA = `
@@ -40,8 +41,12 @@ if node ~= '' then redis.call('SREM', ARGV[6] .. 'node:' .. node .. ':sessions',
 redis.call('SADD', ARGV[6] .. 'node:' .. ARGV[4] .. ':sessions', ARGV[7])
 if holder ~= '' and node ~= ARGV[4] then redis.call('PUBLISH', ARGV[6] .. 'node:' .. node .. ':evict', holder) end
 local out = {'ok', holder, node}
-for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(field, 1, 2) == 't:' then out[#out + 1] = string.sub(field, 3) end
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 't:' then
+    out[#out + 1] = string.sub(all[i], 3)
+    out[#out + 1] = all[i + 1]
+  end
 end
 return out
 `;
@@ -83,10 +88,16 @@ redis.call('DEL', KEYS[1])
 return n
 `;
 
-/** HSET only on an existing session (a gone session must not come back without a TTL). */
-export const HSET_IF_EXISTS_LUA = `
+/**
+ * A subscription, only on an existing session (a gone session must not come
+ * back without a TTL). ARGV[1] field, ARGV[2] '1' (plain) or 'p' (presence):
+ * a plain subscribe never turns 'p' back into '1'. Nodes without presence in
+ * sessions wrote '1' and read only the field names, so both forms mix.
+ */
+export const ADD_TOPIC_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[2] == 'p' then return redis.call('HSET', KEYS[1], ARGV[1], 'p') end
+return redis.call('HSETNX', KEYS[1], ARGV[1], '1')
 `;
 
 /**
@@ -182,13 +193,10 @@ export class RedisSessionStore implements SessionStore {
       n: this.nodeId,
       x: '',
     };
-    for (const topic of topics) fields[`t:${topic}`] = '1';
-    await this.redis
-      .multi()
-      .hset(this.keys.session(id), fields)
-      .persist(this.keys.session(id))
-      .sadd(this.keys.nodeSessions(this.nodeId), id)
-      .exec();
+    const multi = this.redis.multi().hset(this.keys.session(id), fields);
+    // NX: a rewrite while the hash survived keeps a subscription's presence flag ('p').
+    for (const topic of topics) multi.hsetnx(this.keys.session(id), `t:${topic}`, '1');
+    await multi.persist(this.keys.session(id)).sadd(this.keys.nodeSessions(this.nodeId), id).exec();
   }
 
   /** After Redis lost its data (or before it was first reachable): every held session again. */
@@ -212,8 +220,14 @@ export class RedisSessionStore implements SessionStore {
     )) as string[];
     if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as ResumeRefusal };
     this.held.set(id, { tokenHash: newTokenHash, previousHash: tokenHash, userId, owner });
-    const [, holder, node, ...topics] = reply;
-    return { ok: true, previousOwner: holder ? { clientId: holder, node } : undefined, topics };
+    const [, holder, node, ...pairs] = reply;
+    const topics: string[] = [];
+    const presence: string[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      topics.push(pairs[i]);
+      if (pairs[i + 1] === 'p') presence.push(pairs[i]);
+    }
+    return { ok: true, previousOwner: holder ? { clientId: holder, node } : undefined, topics, presence };
   }
 
   async release(id: string, owner: string): Promise<void> {
@@ -240,8 +254,8 @@ export class RedisSessionStore implements SessionStore {
       .exec();
   }
 
-  async addTopic(id: string, topic: string): Promise<void> {
-    await this.redis.eval(HSET_IF_EXISTS_LUA, 1, this.keys.session(id), `t:${topic}`, '1');
+  async addTopic(id: string, topic: string, presence = false): Promise<void> {
+    await this.redis.eval(ADD_TOPIC_LUA, 1, this.keys.session(id), `t:${topic}`, presence ? 'p' : '1');
   }
 
   async removeTopic(id: string, topic: string): Promise<void> {

@@ -78,6 +78,9 @@ describe('Redis stores', () => {
     const store = new RedisSessionStore(connection, keys, 'n1', 60_000, () => ['news']);
     await store.create({ id: 's1', tokenHash: 'h1', userId: 'alice', owner: 'c1' });
     await store.addTopic('s1', 'news');
+    // Watched with presence; a later plain subscribe of it keeps the flag.
+    await store.addTopic('s1', 'room', true);
+    await store.addTopic('s1', 'room');
     expect(await redis.smembers(keys.nodeSessions('n1'))).toEqual(['s1']);
     expect(await redis.pttl(keys.session('s1'))).toBe(-1);
 
@@ -86,7 +89,8 @@ describe('Redis stores', () => {
     expect(await store.takeOver('s1', 'h1', 'h2', 'c2', 'alice')).toEqual({
       ok: true,
       previousOwner: { clientId: 'c1', node: 'n1' },
-      topics: ['news'],
+      topics: ['news', 'room'],
+      presence: ['room'],
     });
     await store.release('s1', 'c1'); // the old connection: no longer the holder
     expect(await redis.pttl(keys.session('s1'))).toBe(-1);

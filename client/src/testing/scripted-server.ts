@@ -23,6 +23,8 @@ interface Session {
   id: string;
   token: string;
   topics: Set<string>;
+  /** Topics subscribed with `presence: true`. */
+  watched: Set<string>;
   published: Map<string, { topic: string; offset: number }>;
 }
 
@@ -60,6 +62,8 @@ export class ScriptedServer {
   rateLimitNext = 0;
   /** Topics whose subscribe and publish are refused with a `forbidden` error frame (as topic permissions do). */
   readonly forbidden = new Set<string>();
+  /** Each topic's presence members, as the test sets them: sent as the snapshot of a presence subscribe or resume. */
+  readonly members = new Map<string, { userId: string | null; clientId?: string; since: number }[]>();
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -93,6 +97,18 @@ export class ScriptedServer {
     return offset;
   }
 
+  /** Sends a presence diff to every connection watching the topic. */
+  presenceDiff(topic: string, joins: unknown[], leaves: unknown[]): void {
+    for (const conn of this.open) {
+      if (conn.session.watched.has(topic)) this.send(conn, 'presence', { topic, joins, leaves });
+    }
+  }
+
+  private snapshot(topic: string) {
+    const members = this.members.get(topic) ?? [];
+    return { members, count: members.length };
+  }
+
   /** History lost (a restart in memory mode): a new epoch, offsets from 1. */
   resetHistory(): void {
     this.topics.clear();
@@ -124,7 +140,7 @@ export class ScriptedServer {
       socket.close(this.refuse.code, this.refuse.reason);
       return;
     }
-    const session: Session = { id: nextId('s'), token: nextId('tok'), topics: new Set(), published: new Map() };
+    const session: Session = { id: nextId('s'), token: nextId('tok'), topics: new Set(), watched: new Set(), published: new Map() };
     if (this.options.sessions !== false) this.sessions.set(session.token, session);
     const conn: Conn = { socket, url, session, received: [] };
     this.conns.push(conn);
@@ -153,10 +169,16 @@ export class ScriptedServer {
         }
         conn.session.topics.add(topic);
         const log = this.log(topic);
-        return this.send(conn, 'subscribed', { topic, epoch: log.epoch, offset: log.messages.at(-1)?.offset ?? 0 });
+        const reply: Record<string, unknown> = { topic, epoch: log.epoch, offset: log.messages.at(-1)?.offset ?? 0 };
+        if (data.presence === true) {
+          conn.session.watched.add(topic);
+          reply.presence = this.snapshot(topic);
+        }
+        return this.send(conn, 'subscribed', reply);
       }
       case 'unsubscribe':
         conn.session.topics.delete(topic);
+        conn.session.watched.delete(topic);
         return this.send(conn, 'unsubscribed', { topic });
       case 'publish': {
         if (this.forbidden.has(topic)) {
@@ -191,7 +213,7 @@ export class ScriptedServer {
     old.token = nextId('tok');
     this.sessions.set(old.token, old);
     conn.session = old;
-    const topics: Record<string, unknown> = {};
+    const topics: Record<string, Record<string, unknown>> = {};
     const replays: [string, TopicLog, Stored[]][] = [];
     for (const topic of old.topics) {
       const position = request.topics[topic];
@@ -205,6 +227,7 @@ export class ScriptedServer {
         replays.push([topic, log, missed]);
       }
     }
+    for (const topic of old.watched) if (topics[topic]) topics[topic].presence = this.snapshot(topic);
     this.send(conn, 'resumed', { sessionId: old.id, token: old.token, topics });
     for (const [topic, log, missed] of replays) {
       for (const m of missed) this.send(conn, 'message', this.messageData(topic, log.epoch, m.offset, m.data));

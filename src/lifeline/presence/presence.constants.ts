@@ -4,6 +4,8 @@ export const PresenceEvents = {
   online: 'lifeline.presence.online',
   offline: 'lifeline.presence.offline',
   diffsSent: 'lifeline.presence.diffs-sent',
+  /** A connection watches a topic's presence (SessionsService remembers it for a resume). */
+  watched: 'lifeline.presence.watched',
 } as const;
 
 /** The per-client resource (ClientRegistryService.attach); 'presence' is the cluster directory's. */
@@ -36,4 +38,14 @@ export function memberView(member: string, since: number): PresenceMember {
 /** How often grace ends and dead nodes are looked for: often enough to keep the bound tight. */
 export function presenceTickMs(graceMs: number, refreshMs = Number.POSITIVE_INFINITY): number {
   return Math.max(10, Math.min(250, Math.floor(graceMs / 10), Math.floor(refreshMs / 4)));
+}
+
+/**
+ * How long an anonymous connection waits for a `resume` before joining as
+ * itself (sessions on): a resuming client sends it first, one round trip
+ * after the welcome. Longer than the grace would be pointless: the member it
+ * would resume has left by then.
+ */
+export function resumeWindowMs(graceMs: number): number {
+  return Math.min(1000, graceMs);
 }

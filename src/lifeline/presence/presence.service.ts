@@ -22,6 +22,7 @@ import type {
   PresenceOfflineEvent,
   PresenceOnlineEvent,
   PresenceSnapshot,
+  PresenceWatchedEvent,
   UserPresence,
 } from './interfaces/presence.interface';
 import type {
@@ -39,6 +40,7 @@ import {
   PRESENCE_TICK_NAME,
   PresenceEvents,
   presenceTickMs,
+  resumeWindowMs,
   USER_PRESENCE_RESOURCE,
   USER_SCOPE,
   userKey,
@@ -48,7 +50,11 @@ import { LifelineLogger } from '../log-entry';
 /** What this node knows of one of its connections. */
 interface LocalConnection {
   record: ClientRecord;
-  member: string;
+  /**
+   * Undefined while an anonymous connection may still resume a session and
+   * so become that session's member (see settle()).
+   */
+  member: string | undefined;
   /** Topics the connection subscribed to with `presence: true`; created on the first (most never do). */
   topics: Set<string> | undefined;
 }
@@ -91,6 +97,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private failureLogged = false;
   private readonly graceMs: number;
   private readonly batchMs: number;
+  /** With sessions on, an anonymous connection waits this long (at most) for a `resume` before it joins. */
+  private readonly resumeWindowMs: number;
+  /**
+   * Anonymous connections not yet joined, in connection order with the end of
+   * their window (one window for all, so the head ends first): the presence
+   * tick settles them, no timer per connection. Entries of connections that
+   * joined or left meanwhile are skipped.
+   */
+  private unsettledIds: string[] = [];
+  /** Parallel to unsettledIds (two flat arrays, no object per connection). */
+  private unsettledAt: number[] = [];
+  private unsettledHead = 0;
+  /** Anonymous connections whose `resume` is being answered: the window does not settle them. */
+  private readonly resuming = new Set<string>();
   /** Diff frames sent by this node. */
   diffFrames = 0;
   /** One resource object for every connection (its disposer gets the record): no closure per connection. */
@@ -108,6 +128,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   ) {
     this.graceMs = options.presence.graceMs;
     this.batchMs = options.presence.batchMs;
+    this.resumeWindowMs = options.sessionTtlMs > 0 ? resumeWindowMs(this.graceMs) : 0;
     this.store = new MemoryPresenceStore(this.graceMs);
     this.store.bind(this);
   }
@@ -150,16 +171,63 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
+    this.unsettledIds = [];
+    this.unsettledAt = [];
+    this.unsettledHead = 0;
+    this.resuming.clear();
   }
 
+  /**
+   * A user's member is the same whatever the session, so it joins at once.
+   * An anonymous member is keyed by its session, which a `resume` may still
+   * switch: with sessions on, it joins at its first `subscribe` with
+   * presence, when its resume is answered, or when the window ends,
+   * whichever comes first. Watchers thus never see a resuming connection's
+   * own id come and go.
+   */
   @OnEvent(LifelineEvents.connected)
   onConnected({ clientId }: ClientConnectedEvent): void {
     const record = this.registry.get(clientId);
     if (!record) return;
-    const entry: LocalConnection = { record, member: memberKey(record.userId, clientId), topics: undefined };
+    const waits = record.userId === undefined && this.resumeWindowMs > 0;
+    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: undefined };
     this.local.set(clientId, entry);
     const attached = this.registry.attachResource(record, this.resource);
-    if (attached) this.run([{ add: true, scope: USER_SCOPE, member: entry.member, clientId }]);
+    if (!attached) return;
+    if (waits) {
+      this.unsettledIds.push(clientId);
+      this.unsettledAt.push(Date.now() + this.resumeWindowMs);
+    }
+    else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
+  }
+
+  /** ResumeService: a `resume` of this connection is being answered; its member waits for the answer. */
+  resumeStarted(record: ClientRecord): void {
+    if (this.local.get(record.id)?.member === undefined && this.local.has(record.id)) this.resuming.add(record.id);
+  }
+
+  /**
+   * ResumeService: the resume was answered. Taken over (`sessionId`): the
+   * connection is the session's member from now on, so it joins as the
+   * member the previous connection left (within its grace: no transition, no
+   * diff). Refused (undefined): it joins as itself. A connection that had
+   * already joined under another key (a resume that was not its first frame)
+   * moves: the new key joins every scope, the old one leaves at once.
+   */
+  async resumeEnded(record: ClientRecord, sessionId: string | undefined): Promise<void> {
+    this.resuming.delete(record.id);
+    const entry = this.local.get(record.id);
+    if (!entry) return;
+    const member = memberKey(record.userId, sessionId ?? record.id);
+    const old = entry.member;
+    if (old === member) return;
+    if (old === undefined) return this.settle(record.id, entry, member);
+    entry.member = member;
+    const scopes = [USER_SCOPE, ...(entry.topics ?? [])];
+    const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
+    for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
+    // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
+    await this.applyOps(ops).catch((err: unknown) => this.logFailure('presence update failed', err));
   }
 
   /**
@@ -171,6 +239,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   async watch(record: ClientRecord, topic: string): Promise<PresenceSnapshot> {
     const entry = this.local.get(record.id);
     if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
+    // Its first subscribe with presence: the connection is not resuming (or its resume was answered).
+    if (entry.member === undefined && !this.resuming.has(record.id)) await this.settle(record.id, entry, memberKey(undefined, record.id));
+    if (entry.member === undefined) throw new ProtocolError('a resume of this connection is being answered', 'subscribe');
     let set = this.watchers.get(topic);
     if (!set) {
       set = new Set();
@@ -180,7 +251,17 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     entry.topics ??= new Set();
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
-      await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      try {
+        await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+      } catch (err) {
+        // The client is told internal_error: it must not watch either. A cluster store that did
+        // apply it (a timeout) is marked dirty and rewrites its share from this local state.
+        entry.topics.delete(topic);
+        this.unwatchLocal(record, topic);
+        throw err;
+      }
+      const event: PresenceWatchedEvent = { clientId: record.id, topic };
+      this.events.emit(PresenceEvents.watched, event);
     }
     return snapshotOf(await this.replica(topic));
   }
@@ -190,6 +271,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const entry = this.local.get(record.id);
     if (!entry?.topics?.delete(topic)) return;
     this.unwatchLocal(record, topic);
+    if (entry.member === undefined) return;
     await this.applyOps([
       { add: false, scope: topic, member: entry.member, clientId: record.id, reason: 'unsubscribed', immediate: true },
     ]);
@@ -204,11 +286,13 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const entry = this.local.get(clientId);
     if (!entry) return;
     this.local.delete(clientId);
-    const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member: entry.member, clientId, reason }];
-    for (const topic of entry.topics ?? []) {
-      this.unwatchLocal(entry.record, topic);
-      ops.push({ add: false, scope: topic, member: entry.member, clientId, reason });
-    }
+    this.resuming.delete(clientId);
+    const member = entry.member;
+    for (const topic of entry.topics ?? []) this.unwatchLocal(entry.record, topic);
+    // Never joined (left within its window): nothing to leave.
+    if (member === undefined) return;
+    const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member, clientId, reason }];
+    for (const topic of entry.topics ?? []) ops.push({ add: false, scope: topic, member, clientId, reason });
     this.emitTransitions(await this.store.apply(ops));
   }
 
@@ -239,6 +323,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** Local bookkeeping sizes, for leak checks. */
   get sizes(): {
     connections: number;
+    unsettled: number;
     watchedTopics: number;
     replicas: number;
     pendingTopics: number;
@@ -246,6 +331,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   } {
     return {
       connections: this.local.size,
+      unsettled: this.unsettledIds.length - this.unsettledHead + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
@@ -256,6 +342,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** PresenceStoreHost: what this node holds, for a store rewriting its share. */
   *localEntries(): Iterable<LocalPresenceEntry> {
     for (const [clientId, entry] of this.local) {
+      if (entry.member === undefined) continue;
       yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...(entry.topics ?? [])] };
     }
   }
@@ -288,6 +375,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.settleDue();
       this.emitTransitions(await this.store.tick());
       this.failureLogged = false;
     } catch (err) {
@@ -295,6 +383,40 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Anonymous connections whose window ended without a resume join as themselves. */
+  private settleDue(): void {
+    const now = Date.now();
+    while (this.unsettledHead < this.unsettledIds.length && this.unsettledAt[this.unsettledHead] <= now) {
+      const clientId = this.unsettledIds[this.unsettledHead++];
+      const entry = this.local.get(clientId);
+      if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
+        void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
+      }
+    }
+    if (this.unsettledHead === this.unsettledIds.length) {
+      this.unsettledIds = [];
+      this.unsettledAt = [];
+      this.unsettledHead = 0;
+    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettledIds.length) {
+      this.unsettledIds = this.unsettledIds.slice(this.unsettledHead);
+      this.unsettledAt = this.unsettledAt.slice(this.unsettledHead);
+      this.unsettledHead = 0;
+    }
+  }
+
+  /** The connection joins the user level as `member` (its topics follow through watch()). */
+  private settle(clientId: string, entry: LocalConnection, member: string): Promise<void> {
+    if (entry.member !== undefined) return Promise.resolve();
+    entry.member = member;
+    // Failures are logged, not thrown: a cluster store rewrites its share from the local state.
+    return this.applyOps([{ add: true, scope: USER_SCOPE, member, clientId }]).then(
+      () => {
+        this.failureLogged = false;
+      },
+      (err: unknown) => this.logFailure('presence update failed', err),
+    );
   }
 
   /** One frame per topic with pending changes, serialised once, to each local watcher. */

@@ -27,10 +27,15 @@ describe('MemorySessionStore', () => {
     const store = make();
     await store.create({ id: 's', tokenHash: 'h1', userId: 'alice', owner: 'c1' });
     await store.addTopic('s', 'news');
+    // Watched with presence; a later plain subscribe keeps the flag, an unsubscribe drops both.
+    await store.addTopic('s', 'room', true);
+    await store.addTopic('s', 'room');
+    await store.addTopic('s', 'gone', true);
+    await store.removeTopic('s', 'gone');
     expect(await store.takeOver('s', 'nope', 'h2', 'c2', 'alice')).toEqual({ ok: false, reason: 'unknown_session' });
     expect(await store.takeOver('x', 'h1', 'h2', 'c2', 'alice')).toEqual({ ok: false, reason: 'unknown_session' });
     expect(await store.takeOver('s', 'h1', 'h2', 'c2', 'bob')).toEqual({ ok: false, reason: 'forbidden' });
-    expect(await store.takeOver('s', 'h1', 'h2', 'c2', 'alice')).toEqual({ ok: true, previousOwner: { clientId: 'c1' }, topics: ['news'] });
+    expect(await store.takeOver('s', 'h1', 'h2', 'c2', 'alice')).toEqual({ ok: true, previousOwner: { clientId: 'c1' }, topics: ['news', 'room'], presence: ['room'] });
     // The previous token still works once (a `resumed` lost on the way); an older one does not.
     expect(await store.takeOver('s', 'h1', 'h3', 'c3', 'alice')).toMatchObject({ ok: true, previousOwner: { clientId: 'c2' } });
     expect(await store.takeOver('s', 'h2', 'h4', 'c4', 'alice')).toMatchObject({ ok: false, reason: 'unknown_session' });

@@ -17,6 +17,8 @@ interface Session {
   /** The connection holding it; undefined once released. */
   owner: string | undefined;
   topics: Set<string> | undefined;
+  /** Those of `topics` watched with `presence: true`. */
+  watched: Set<string> | undefined;
   ids: Map<string, PublishedId> | undefined;
   /** Date.now() when it expires; 0 while a connection holds it. */
   expiresAt: number;
@@ -58,6 +60,7 @@ export class MemorySessionStore implements SessionStore {
       userId: session.userId,
       owner: session.owner,
       topics: undefined,
+      watched: undefined,
       ids: undefined,
       expiresAt: 0,
     });
@@ -85,6 +88,7 @@ export class MemorySessionStore implements SessionStore {
       ok: true,
       previousOwner: previous === undefined ? undefined : { clientId: previous },
       topics: session.topics ? [...session.topics] : [],
+      presence: session.watched ? [...session.watched] : [],
     });
   }
 
@@ -103,14 +107,19 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve();
   }
 
-  addTopic(id: string, topic: string): Promise<void> {
+  addTopic(id: string, topic: string, presence = false): Promise<void> {
     const session = this.sessions.get(id);
-    if (session) (session.topics ??= new Set()).add(topic);
+    if (session) {
+      (session.topics ??= new Set()).add(topic);
+      if (presence) (session.watched ??= new Set()).add(topic);
+    }
     return Promise.resolve();
   }
 
   removeTopic(id: string, topic: string): Promise<void> {
-    this.sessions.get(id)?.topics?.delete(topic);
+    const session = this.sessions.get(id);
+    session?.topics?.delete(topic);
+    session?.watched?.delete(topic);
     return Promise.resolve();
   }
 

@@ -2,7 +2,6 @@ import { Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { performance } from 'node:perf_hooks';
 import { ClientRegistryService } from '../client-registry.service';
-import type { TopicPosition } from '../history/interfaces/topic-log.interface';
 import type { ClientRecord } from '../interfaces/client-record.interface';
 import { LifelineEvents, type ResumeResult, type SessionResumedEvent } from '../lifeline.events';
 import { isLogEnabled } from '../log-level';
@@ -10,15 +9,21 @@ import { BackpressureService } from '../limits/backpressure.service';
 import { TopicPermissions } from '../permissions/topic-permissions.service';
 import { errorFrame, parseBody, ProtocolError, resumeBodySchema } from '../protocol';
 import { type CatchUp, TopicsService } from '../topics/topics.service';
-import type { ResumeRefusal } from './interfaces/session-store.interface';
+import type { PresenceSnapshot } from '../presence/interfaces/presence.interface';
+import { PresenceService } from '../presence/presence.service';
+import type { ResumeRefusal, TakeOver } from './interfaces/session-store.interface';
 import { hashToken, sessionIdOf } from './session-token';
 import { SessionsService } from './sessions.service';
 import { LifelineLogger } from '../log-entry';
 
 /** Per topic in the `resumed` frame. */
-export type TopicRecovery =
+export type TopicRecovery = (
   | { recovered: true; replayed: number }
-  | { recovered: false; reason: 'trimmed' | 'epoch_changed' | 'no_position' | 'too_many' };
+  | { recovered: false; reason: 'trimmed' | 'epoch_changed' | 'no_position' | 'too_many' }
+) & {
+  /** A topic the session watched with `presence: true`: watched again, and its members now (diffs were missed). */
+  presence?: PresenceSnapshot;
+};
 
 /**
  * The `resume` frame: takes a session over for this connection, restores its
@@ -48,6 +53,8 @@ export class ResumeService {
     private readonly events: EventEmitter2,
     /** Topic permissions: a restored subscription is checked like a new one. */
     @Optional() private readonly permissions?: TopicPermissions,
+    /** Presence: the connection becomes the session's member, and watched topics are watched again. */
+    @Optional() private readonly presence?: PresenceService,
   ) {}
 
   async resume(client: ClientRecord, body: unknown): Promise<void> {
@@ -56,7 +63,14 @@ export class ResumeService {
     const sessionId = this.sessions.enabled ? sessionIdOf(token) : undefined;
     if (sessionId === undefined) return this.refuse(client, 'unknown_session', started);
     const fresh = this.sessions.freshToken(sessionId);
-    const taken = await this.sessions.store.takeOver(sessionId, hashToken(token), fresh.hash, client.id, client.userId);
+    this.presence?.resumeStarted(client);
+    let taken: TakeOver;
+    try {
+      taken = await this.sessions.store.takeOver(sessionId, hashToken(token), fresh.hash, client.id, client.userId);
+    } catch (err) {
+      await this.presence?.resumeEnded(client, undefined);
+      throw err;
+    }
     if (!taken.ok) return this.refuse(client, taken.reason, started);
     if (!this.registry.has(client.id)) {
       // Left while the store answered: the session waits for the next resume.
@@ -68,6 +82,8 @@ export class ResumeService {
     if (own !== undefined && own !== sessionId) void this.sessions.store.discard(own).catch(() => undefined);
     const previous = taken.previousOwner;
     if (previous && previous.clientId !== client.id) this.sessions.evict(previous);
+    // The session's member from now on (before any topic is watched again below).
+    await this.presence?.resumeEnded(client, sessionId);
 
     const wanted = [...new Set([...taken.topics, ...Object.keys(positions)])];
     // The subscribe policy is asked again for every topic; a refused one is not restored and
@@ -114,6 +130,8 @@ export class ResumeService {
       if (!result.recovered) recoveredAll = false;
       recovery[names[i]] = result;
     });
+    // Before `resumed` and the replay: the snapshot is current and the diffs after it follow.
+    await this.watchAgain(client, taken.presence, recovery);
     let replayed = 0;
     try {
       if (failure === undefined) {
@@ -127,7 +145,28 @@ export class ResumeService {
     this.report(client, sessionId, recoveredAll ? 'recovered' : 'partial', started, previous?.clientId, replayed, names.length);
   }
 
+  /**
+   * The session's presence-watched topics that were restored are watched
+   * again: its member stays (no leave, no join) and the entry carries a fresh
+   * snapshot. One that fails (Redis away) is left without `presence`, and the
+   * client may subscribe with presence again.
+   */
+  private async watchAgain(client: ClientRecord, topics: string[], recovery: Record<string, TopicRecovery>): Promise<void> {
+    const presence = this.presence;
+    if (!presence) return;
+    const restored = topics.filter((topic) => has(recovery, topic));
+    const snapshots = await Promise.allSettled(restored.map((topic) => presence.watch(client, topic)));
+    snapshots.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') recovery[restored[i]].presence = outcome.value;
+      else if (isLogEnabled(this.logger, 'warn')) {
+        this.logger.warn({ msg: 'presence not restored', clientId: client.id, topic: restored[i], error: errorText(outcome.reason) });
+      }
+    });
+  }
+
   private refuse(client: ClientRecord, reason: ResumeRefusal, started: number): void {
+    // Not resumed: an anonymous connection is its own member.
+    void this.presence?.resumeEnded(client, undefined);
     this.send(client, { event: 'resumed', data: { sessionId: null, reason } });
     this.report(client, null, reason, started, undefined, 0, 0);
   }
@@ -163,6 +202,8 @@ export class ResumeService {
   }
 }
 
-function has(positions: Record<string, TopicPosition>, topic: string): boolean {
-  return Object.prototype.hasOwnProperty.call(positions, topic);
+function has(record: Record<string, unknown>, topic: string): boolean {
+  return Object.prototype.hasOwnProperty.call(record, topic);
 }
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -6,6 +6,8 @@ import { LIFELINE_OPTIONS } from '../constants';
 import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
+import type { PresenceWatchedEvent } from '../presence/interfaces/presence.interface';
+import { PresenceEvents } from '../presence/presence.constants';
 import { TopicsService } from '../topics/topics.service';
 import type { PublishedId, SessionOwner, SessionStore } from './interfaces/session-store.interface';
 import { MemorySessionStore } from './memory-session-store';
@@ -104,6 +106,13 @@ export class SessionsService implements OnApplicationShutdown {
   onSubscribed({ clientId, topic }: TopicSubscriptionEvent): void {
     const id = this.registry.get(clientId)?.sessionId;
     if (id !== undefined) this.sessionStore.addTopic(id, topic).catch((err: unknown) => this.storeFailed('subscribe', err));
+  }
+
+  /** A `presence: true` subscribe: a resume watches the topic again. */
+  @OnEvent(PresenceEvents.watched)
+  onPresenceWatched({ clientId, topic }: PresenceWatchedEvent): void {
+    const id = this.registry.get(clientId)?.sessionId;
+    if (id !== undefined) this.sessionStore.addTopic(id, topic, true).catch((err: unknown) => this.storeFailed('subscribe', err));
   }
 
   @OnEvent(LifelineEvents.topicUnsubscribed)

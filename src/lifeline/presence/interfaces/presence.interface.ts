@@ -47,6 +47,12 @@ export interface PresenceDiffsSentEvent {
   frames: number;
 }
 
+/** `lifeline.presence.watched`: a connection's first `presence: true` subscribe of a topic. */
+export interface PresenceWatchedEvent {
+  clientId: string;
+  topic: string;
+}
+
 export interface PresenceOptions {
   /** How long a member stays after its last connection is gone. Default 5000. */
   graceMs: number;

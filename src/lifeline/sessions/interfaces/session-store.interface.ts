@@ -24,6 +24,8 @@ export type TakeOver =
       previousOwner: SessionOwner | undefined;
       /** The session's subscriptions. */
       topics: string[];
+      /** Those of `topics` subscribed with `presence: true`. */
+      presence: string[];
     }
   | { ok: false; reason: ResumeRefusal };
 
@@ -57,7 +59,11 @@ export interface SessionStore {
   release(id: string, owner: string): Promise<void>;
   /** Forgets a session at once (a connection's fresh session, replaced by the one it resumed). */
   discard(id: string): Promise<void>;
-  addTopic(id: string, topic: string): Promise<void>;
+  /**
+   * A subscription of the session; `presence`: subscribed with `presence: true`
+   * (a later plain subscribe of the same topic keeps that, as the connection keeps watching).
+   */
+  addTopic(id: string, topic: string, presence?: boolean): Promise<void>;
   removeTopic(id: string, topic: string): Promise<void>;
   /** The offset a publish `id` of this session got, if it was published. */
   published(id: string, publishId: string): Promise<PublishedId | undefined>;
