@@ -153,8 +153,9 @@ describe('benchmark harness (smoke)', () => {
     expect(r.heartbeat.cpuPerClientPerBeatUs).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.p50).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.max).toBeGreaterThanOrEqual(r.eventLoopDelayMs.p99);
-    // Every client its own presence member (a JWT user of its own in lifeline-users, anonymous in lifeline).
-    if (id.startsWith('lifeline')) expect(r.lifelineMetrics?.presenceUsers).toBe(n);
+    // Every client a presence member of its own: a JWT user each, joined at connect (an anonymous
+    // one joins only after its resume window, which may outlast this tiny run).
+    if (id === 'lifeline-users') expect(r.lifelineMetrics?.presenceUsers).toBe(n);
   });
 
   it.each(SERVERS)('%s: dead peers are counted, and reaped where a heartbeat exists', (id) => {
