@@ -6,7 +6,7 @@
  *
  *   node bench/tools/sweep-delay.js [--n=19000] [--runs=5] [--seconds=60]
  *        [--servers=lifeline,plain-ws] [--interval=1000] [--timeout=500]
- *        [--threshold=5] [--profile] [--out=bench/results/sweep-delay.json]
+ *        [--threshold=5] [--profile] [--alloc] [--out=bench/results/sweep-delay.json]
  *        [name=path/to/main.js ...]
  *
  * Per run and server (interleaved, a fresh server each time, pinned to CPU 0
@@ -19,7 +19,9 @@
  * sweep (its yields through node:timers/promises setImmediate). Each pause
  * over --threshold ms is listed with the GCs and sweep slices inside it;
  * --profile adds a CPU profile (100 µs sampling, which itself costs time)
- * and names the functions sampled inside each pause.
+ * and names the functions sampled inside each pause; --alloc samples
+ * allocations (V8's sampling heap profiler, garbage included) and lists the
+ * sites that allocate most.
  *
  * Prints a table (p50 / p99 / max of the per-second max, p99 of all turns,
  * per server over all runs) and writes the whole record as JSON.
@@ -58,14 +60,13 @@ function installRecorder() {
   // the time from one resume to the next yield.
   const originalSetImmediate = timersPromises.setImmediate;
   timersPromises.setImmediate = function timedYield(...args) {
-    const yieldedAt = performance.now();
+    if (state) {
+      // No timer runs inside a slice: a tick since the last resume means this
+      // is a sweep's first slice, which began after that tick at the earliest.
+      state.slices.push([Number.isNaN(state.resumedAt) ? state.last : state.resumedAt, performance.now()]);
+    }
     return originalSetImmediate.apply(this, args).then((value) => {
-      if (state) {
-        // No timer runs inside a slice: a tick since the last resume means this
-        // is a sweep's first slice, which began after that tick at the earliest.
-        state.slices.push([Number.isNaN(state.resumedAt) ? state.last : state.resumedAt, yieldedAt]);
-        state.resumedAt = performance.now();
-      }
+      if (state) state.resumedAt = performance.now();
       return value;
     });
   };
@@ -93,6 +94,8 @@ function installRecorder() {
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const waitMs = runQueueWaitMs();
+    // The same turn without the time another process held the core: what the server itself took.
+    const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - (waitMs - state.lastWaitMs));
     if (delay >= state.thresholdMs) {
       state.pauses.push({
         from: state.last,
@@ -110,20 +113,30 @@ function installRecorder() {
       const bigger = new Float64Array(state.delays.length * 2);
       bigger.set(state.delays);
       state.delays = bigger;
+      const biggerOwn = new Float64Array(state.ownDelays.length * 2);
+      biggerOwn.set(state.ownDelays);
+      state.ownDelays = biggerOwn;
     }
+    state.ownDelays[state.n] = own;
     state.delays[state.n++] = delay;
     const second = Math.floor((now - state.t0) / 1000);
-    if (second < state.perSecondMax.length && delay > state.perSecondMax[second]) state.perSecondMax[second] = delay;
+    if (second < state.perSecondMax.length) {
+      if (delay > state.perSecondMax[second]) state.perSecondMax[second] = delay;
+      if (own > state.perSecondOwnMax[second]) state.perSecondOwnMax[second] = own;
+    }
   }
 
   const handlers = {
-    start({ seconds, thresholdMs }) {
+    async start({ seconds, thresholdMs, alloc }) {
+      if (alloc) await startAllocationSampling();
       const t0 = performance.now();
       state = {
         t0,
         last: t0,
         thresholdMs,
         delays: new Float64Array(1 << 16),
+        ownDelays: new Float64Array(1 << 16),
+        perSecondOwnMax: new Array(seconds).fill(0),
         n: 0,
         perSecondMax: new Array(seconds).fill(0),
         pauses: [],
@@ -139,16 +152,19 @@ function installRecorder() {
       const cpu = process.cpuUsage();
       state.lastCpuMs = (cpu.user + cpu.system) / 1000;
       state.lastWaitMs = runQueueWaitMs();
+      state.startWaitMs = state.lastWaitMs;
       timer = setInterval(tick, TICK_MS);
       return { t0 };
     },
-    stop() {
+    async stop() {
       clearInterval(timer);
       gcObserver.disconnect();
+      const allocation = session ? await stopAllocationSampling() : undefined;
       const s = state;
       state = undefined;
       const delays = s.delays.slice(0, s.n).sort();
-      const pct = (p) => delays[Math.min(delays.length - 1, Math.max(0, Math.ceil((p / 100) * delays.length) - 1))];
+      const ownDelays = s.ownDelays.slice(0, s.n).sort();
+      const pct = (p, a = delays) => a[Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1))];
       const rel = (t) => Math.round((t - s.t0) * 1000) / 1000;
       const slices = s.slices.filter(([a, b]) => b >= s.t0 && !Number.isNaN(a));
       const sliceMs = slices.map(([a, b]) => b - a).sort((a, b) => a - b);
@@ -159,8 +175,12 @@ function installRecorder() {
         p999: pct(99.9),
         max: delays[delays.length - 1] ?? 0,
         perSecondMax: s.perSecondMax,
+        // Without the run-queue wait (another process on the core): what the server's own work took.
+        own: { p99: pct(99, ownDelays), max: ownDelays[ownDelays.length - 1] ?? 0, perSecondMax: s.perSecondOwnMax },
+        runQueueMs: round3(runQueueWaitMs() - s.startWaitMs),
         slices: { n: sliceMs.length, p50: sliceMs[Math.floor(sliceMs.length / 2)] ?? null, max: sliceMs[sliceMs.length - 1] ?? null },
         gc: summarizeGcs(s.gcs),
+        ...(allocation && { allocation }),
         pauses: s.pauses.map((p) => ({
           at: rel(p.from),
           ms: round3(p.ms),
@@ -178,6 +198,49 @@ function installRecorder() {
     },
   };
 
+  // Sampling heap profiler: who allocates, including what scavenges collect.
+  let session;
+  function post(method, params) {
+    return new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  }
+  async function startAllocationSampling() {
+    const inspector = require('node:inspector');
+    session = new inspector.Session();
+    session.connect();
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
+  async function stopAllocationSampling() {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    session.disconnect();
+    session = undefined;
+    const bySite = new Map();
+    let total = 0;
+    const walk = (node, parent) => {
+      const f = node.callFrame;
+      const name = `${f.functionName || '(anonymous)'} ${f.url ? `${require('node:path').basename(f.url)}:${f.lineNumber + 1}` : ''}`;
+      // Self size per function, with its caller: a Buffer allocated by ws's sender is told from one by the receiver.
+      const key = `${name} <- ${parent}`;
+      if (node.selfSize > 0) {
+        bySite.set(key, (bySite.get(key) ?? 0) + node.selfSize);
+        total += node.selfSize;
+      }
+      for (const child of node.children) walk(child, name);
+    };
+    walk(profile.head, '');
+    return {
+      totalMB: round3(total / 1048576),
+      top: [...bySite]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 15)
+        .map(([site, bytes]) => ({ site, MB: round3(bytes / 1048576) })),
+    };
+  }
+
   function summarizeGcs(gcs) {
     const out = {};
     for (const g of gcs) {
@@ -191,13 +254,12 @@ function installRecorder() {
 
   process.on('message', (msg) => {
     if (!msg || msg.type !== 'sweep-delay') return;
-    let reply;
-    try {
-      reply = { type: 'sweep-delay', id: msg.id, ok: true, result: handlers[msg.cmd](msg.args || {}) };
-    } catch (err) {
-      reply = { type: 'sweep-delay', id: msg.id, ok: false, error: String(err?.stack ?? err) };
-    }
-    process.send(reply);
+    Promise.resolve()
+      .then(() => handlers[msg.cmd](msg.args || {}))
+      .then(
+        (result) => process.send({ type: 'sweep-delay', id: msg.id, ok: true, result }),
+        (err) => process.send({ type: 'sweep-delay', id: msg.id, ok: false, error: String(err?.stack ?? err) }),
+      );
   });
 }
 
@@ -235,6 +297,7 @@ async function main() {
   const thresholdMs = Number(args.threshold ?? 5);
   const hb = { intervalMs: Number(args.interval ?? 1_000), timeoutMs: Number(args.timeout ?? 500) };
   const profile = args.profile === 'true';
+  const alloc = args.alloc === 'true';
   const out = path.resolve(args.out ?? path.join(ROOT, 'bench', 'results', 'sweep-delay.json'));
   const serverIds = (args.servers ?? 'lifeline,plain-ws').split(',');
   const entries = argv.filter((a) => !a.startsWith('--') && a.includes('='));
@@ -279,6 +342,7 @@ async function main() {
       thresholdMs,
       heartbeat: hb,
       profile,
+      alloc,
       pinning: pin ? 'server on CPU 0, load generators and runner on CPU 1' : 'none',
       loadAverageAtStart: os.loadavg().map((v) => round3(v)),
     },
@@ -295,10 +359,16 @@ async function main() {
       say(
         `run ${r} ${def.id.padEnd(10)} clients ${result.clients}  max ${result.max.toFixed(1)} ms  p99 ${result.p99.toFixed(2)}` +
           `  per-second max p50 ${percentile([...result.perSecondMax].sort((a, b) => a - b), 50).toFixed(1)}` +
+          `  without run-queue wait: max ${result.own.max.toFixed(1)} p99 ${result.own.p99.toFixed(2)}` +
+          `  run queue ${(result.runQueueMs / seconds / 10).toFixed(1)}%` +
           `  pauses ≥ ${thresholdMs} ms: ${result.pauses.length}` +
           (worst ? `  worst: ${describe(worst)}` : '') +
           `  (load ${os.loadavg()[0].toFixed(2)})`,
       );
+      if (result.allocation) {
+        say(`  allocated ${result.allocation.totalMB} MB in ${seconds} s (sampled); scavenges ${result.gc.scavenge?.n ?? 0}; top sites:`);
+        for (const a of result.allocation.top.slice(0, 10)) say(`    ${a.MB.toFixed(1).padStart(7)} MB  ${a.site}`);
+      }
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, `${JSON.stringify(record, null, 1)}\n`);
       await sleep(500);
@@ -306,24 +376,39 @@ async function main() {
   }
 
   say('');
-  say(`| Server | Runs | Per-second max p50 / p99 / max (ms) | All turns p99 (ms) | Max per run (ms) | Pauses ≥ ${thresholdMs} ms per minute |`);
-  say('| --- | ---: | ---: | ---: | ---: | ---: |');
+  say(
+    `| Server | Runs | Per-second max p50 / p99 / max (ms) | All turns p99 (ms) | Max per run (ms) | Pauses ≥ ${thresholdMs} ms per minute` +
+      ' | Without run-queue wait: per-second max p50 / p99 / max (ms) | Max per run (ms) | Run-queue wait (% of time) |',
+  );
+  say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   record.summary = {};
   for (const def of defs) {
     const rs = record.runs.filter((x) => x.server === def.id);
     const perSecond = rs.flatMap((x) => x.perSecondMax).sort((a, b) => a - b);
     const p99s = rs.map((x) => x.p99).sort((a, b) => a - b);
+    const ownPerSecond = rs.flatMap((x) => x.own.perSecondMax).sort((a, b) => a - b);
     const summary = {
       perSecondMax: { p50: percentile(perSecond, 50), p99: percentile(perSecond, 99), max: perSecond[perSecond.length - 1] },
       medianP99: percentile(p99s, 50),
       maxPerRun: rs.map((x) => round3(x.max)),
       pausesPerMinute: (rs.reduce((s, x) => s + x.pauses.length, 0) / rs.length) * (60 / seconds),
+      own: {
+        perSecondMax: {
+          p50: percentile(ownPerSecond, 50),
+          p99: percentile(ownPerSecond, 99),
+          max: ownPerSecond[ownPerSecond.length - 1],
+        },
+        maxPerRun: rs.map((x) => round3(x.own.max)),
+      },
+      runQueuePercent: round3(rs.reduce((s, x) => s + x.runQueueMs, 0) / (rs.length * seconds * 10)),
     };
     record.summary[def.id] = summary;
     const f = (v) => v.toFixed(1);
     say(
       `| ${def.label} | ${rs.length} | ${f(summary.perSecondMax.p50)} / ${f(summary.perSecondMax.p99)} / ${f(summary.perSecondMax.max)}` +
-        ` | ${summary.medianP99.toFixed(2)} | ${summary.maxPerRun.map(f).join(', ')} | ${summary.pausesPerMinute.toFixed(1)} |`,
+        ` | ${summary.medianP99.toFixed(2)} | ${summary.maxPerRun.map(f).join(', ')} | ${summary.pausesPerMinute.toFixed(1)}` +
+        ` | ${f(summary.own.perSecondMax.p50)} / ${f(summary.own.perSecondMax.p99)} / ${f(summary.own.perSecondMax.max)}` +
+        ` | ${summary.own.maxPerRun.map(f).join(', ')} | ${summary.runQueuePercent.toFixed(1)} |`,
     );
   }
   for (const def of defs) {
@@ -363,7 +448,7 @@ async function main() {
       await sleep(2 * hb.intervalMs + 1_000);
       const h0 = await lg.all('health');
       if (profile) await server.probe('cpu-profile-start');
-      await request(server, 'start', { seconds, thresholdMs });
+      await request(server, 'start', { seconds, thresholdMs, alloc });
       await sleep(seconds * 1000 + 50);
       const result = await request(server, 'stop', {});
       let profileFile;
