@@ -324,7 +324,18 @@ class LoadGen {
   }
 }
 
+/** Tracks a child started elsewhere (bench/lib/cluster-nodes.js) so every exit path kills it too. */
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 module.exports = {
+  Rpc,
+  freePort,
+  procCpuMs,
+  track,
   machineCpuMs,
   usage,
   ROOT,
