@@ -173,6 +173,17 @@ describe('presence (one node)', () => {
     expect(await t.metric('lifeline_presence_diff_frames_total')).toBeGreaterThan(0);
   });
 
+  it('each joiner in one window sees every member so far in its snapshot, itself included', async () => {
+    const joiners = await Promise.all(Array.from({ length: 12 }, (_, i) => as(`sn${i}`)));
+    const seen: string[][] = [];
+    for (const j of joiners) seen.push((await subscribe(j, 'room-snap')).presence.members.map((m) => String(m.userId)));
+    seen.forEach((ids, i) => expect(ids.sort()).toEqual(joiners.slice(0, i + 1).map((_, k) => `sn${k}`).sort()));
+    // Unchanged since: the shared snapshot is what the operator API shows too.
+    const http = (await t.get('/topics/room-snap/presence')).body as { count: number };
+    expect(http.count).toBe(12);
+    for (const j of joiners) j.destroy();
+  });
+
   it('4. a half-open peer (never answers pings) is offline after interval + timeout + grace, never later', async () => {
     const events = t.app.get(EventEmitter2);
     let reapedAt = Number.NaN;

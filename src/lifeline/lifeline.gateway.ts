@@ -16,17 +16,14 @@ import { LifecycleService } from './lifecycle.service';
 import { BackpressureService } from './limits/backpressure.service';
 import { GuardRefusalFilter } from './permissions/guard-refusal.filter';
 import { TopicPolicyGuard } from './permissions/topic-policy.guard';
-import type { PresenceSnapshot } from './presence/interfaces/presence.interface';
 import { PresenceService } from './presence/presence.service';
-import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema } from './protocol';
+import { parseBody, ProtocolError, publishBodySchema, subscribeBodySchema, topicBodySchema, withRawField } from './protocol';
 import { ResumeService } from './sessions/resume.service';
 import { SessionsService } from './sessions/sessions.service';
 import { TopicsService } from './topics/topics.service';
 
 interface TopicReply {
   topic: string;
-  /** Subscribes with `presence: true`: the topic's members now. */
-  presence?: PresenceSnapshot;
 }
 
 /**
@@ -77,11 +74,11 @@ export class LifelineGateway implements OnGatewayConnection, OnGatewayDisconnect
     try {
       const { epoch, offset } = catchUp.position;
       // Presence rides on the subscription: whatever may refuse a subscribe refuses it too.
+      // With `presence: true`, the topic's members now (shared JSON, spliced in).
       const snapshot = presence === true ? await this.presence.watch(client, topic) : undefined;
-      const data: TopicReply & { epoch: string; offset: number } = snapshot
-        ? { topic, epoch, offset, presence: snapshot }
-        : { topic, epoch, offset };
-      this.backpressure.send(client, JSON.stringify({ event: 'subscribed', data }));
+      const data = JSON.stringify({ topic, epoch, offset });
+      const body = snapshot === undefined ? data : withRawField(data, 'presence', snapshot);
+      this.backpressure.send(client, `{"event":"subscribed","data":${body}}`);
     } finally {
       catchUp.finish();
     }

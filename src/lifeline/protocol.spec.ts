@@ -1,4 +1,4 @@
-import { errorFrame, parseBody, parseFrame, ProtocolError, publishBodySchema, topicBodySchema } from './protocol';
+import { errorFrame, parseBody, parseFrame, ProtocolError, publishBodySchema, topicBodySchema, withRawField } from './protocol';
 
 /** Runs fn expecting a ProtocolError; returns it. */
 function protocolErrorOf(fn: () => unknown): ProtocolError {
@@ -121,5 +121,18 @@ describe('errorFrame', () => {
       event: 'error',
       data: { code: 'internal_error', message: 'failed', event: 'publish' },
     });
+  });
+});
+
+describe('withRawField', () => {
+  it('adds a field whose value is JSON already, to an empty or a filled object', () => {
+    const raw = JSON.stringify({ members: [{ userId: 'a"b', since: 1 }], count: 1 });
+    expect(JSON.parse(withRawField('{}', 'presence', raw))).toEqual({ presence: JSON.parse(raw) });
+    const spliced = withRawField(JSON.stringify({ topic: 't', offset: 3 }), 'presence', raw);
+    expect(JSON.parse(spliced)).toEqual({ topic: 't', offset: 3, presence: { members: [{ userId: 'a"b', since: 1 }], count: 1 } });
+  });
+
+  it('escapes the key', () => {
+    expect(JSON.parse(withRawField('{"a":1}', 'we"ird', '2'))).toEqual({ a: 1, 'we"ird': 2 });
   });
 });

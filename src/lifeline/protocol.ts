@@ -31,6 +31,15 @@ export function errorFrame(code: ErrorCode, message: string, event?: string): Ws
   return { event: 'error', data: event === undefined ? { code, message } : { code, message, event } };
 }
 
+/**
+ * `json` (a serialised object) with one more field whose value is already
+ * JSON: a large shared part (a presence snapshot) is spliced in, not
+ * serialised again per frame.
+ */
+export function withRawField(json: string, key: string, rawJson: string): string {
+  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}${JSON.stringify(key)}:${rawJson}}`;
+}
+
 /** Nest's `{ event, data }` frame. */
 // `data` may be absent: `{"event":"ping"}` is a ping with no payload.
 export const frameSchema = z.object({ event: z.string().min(1).max(64), data: z.unknown().optional() });

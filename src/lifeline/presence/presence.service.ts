@@ -85,11 +85,21 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * a snapshot costs no store read: a join storm of N to a topic of M would
    * otherwise read N × M members from the store.
    */
-  private readonly replicas = new Map<string, Map<string, number>>();
+  private readonly replicas = new Map<string, Replica>();
   /** Replicas being loaded; the changes heard meanwhile are applied on top when the load returns. */
-  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Map<string, number>> }>();
+  private readonly loading = new Map<string, { changes: TopicChange[]; done: Promise<Replica> }>();
   /** Changes waiting for the next flush: topic → member → since (join) or undefined (leave). Last change wins. */
   private readonly pending = new Map<string, Map<string, number | undefined>>();
+  /**
+   * Each watched topic's snapshot JSON: built once per event-loop turn at
+   * most (every joiner of that turn shares the build, which runs after their
+   * joins are in) and kept until the topic's members change. Replicas hold
+   * each member as JSON already, so a build is string concatenation. In a
+   * join storm every joiner once built and serialised the whole member list
+   * itself (10,000 members: ~520 KB and several ms of CPU each), which
+   * saturated the nodes.
+   */
+  private readonly snapshots = new Map<string, SharedSnapshot>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** The tick timer when there is no SchedulerRegistry (specs). */
   private ownTimer: NodeJS.Timeout | undefined;
@@ -234,9 +244,10 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * `subscribe` with `presence: true`, after the subscription itself (so
    * whatever may refuse a subscribe refuses this too): the connection's
    * member joins the topic, the connection gets its diffs, and the reply
-   * carries the snapshot.
+   * carries the snapshot, returned as JSON (`{"members":[…],"count":N}`),
+   * shared by every joiner until the topic's next flush.
    */
-  async watch(record: ClientRecord, topic: string): Promise<PresenceSnapshot> {
+  async watch(record: ClientRecord, topic: string): Promise<string> {
     const entry = this.local.get(record.id);
     if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
     // Its first subscribe with presence: the connection is not resuming (or its resume was answered).
@@ -263,7 +274,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       const event: PresenceWatchedEvent = { clientId: record.id, topic };
       this.events.emit(PresenceEvents.watched, event);
     }
-    return snapshotOf(await this.replica(topic));
+    return this.snapshotJson(topic);
   }
 
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
@@ -298,7 +309,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
   /** A topic's members: from the replica if the topic is watched here, else from the store. */
   async snapshot(topic: string): Promise<PresenceSnapshot> {
-    if (this.watchers.has(topic)) return snapshotOf(await this.replica(topic));
+    if (this.watchers.has(topic)) return JSON.parse(await this.snapshotJson(topic)) as PresenceSnapshot;
     const members = (await this.store.members(topic)).map((m) => memberView(m.member, m.since));
     return { members, count: members.length };
   }
@@ -353,6 +364,8 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const replica = this.replicas.get(change.topic);
     if (replica) applyChange(replica, change);
     else this.loading.get(change.topic)?.changes.push(change);
+    // A snapshot still being built will include the change; a built one is out of date.
+    if (this.snapshots.get(change.topic)?.json !== undefined) this.snapshots.delete(change.topic);
     let changes = this.pending.get(change.topic);
     if (!changes) {
       changes = new Map();
@@ -368,6 +381,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   onStoreReset(): void {
     this.replicas.clear();
     this.loading.clear();
+    this.snapshots.clear();
   }
 
   /** Ends graces (and, in a cluster, reaps dead nodes); the one presence timer calls it. */
@@ -454,9 +468,36 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     // Unwatched, the topic's changes are no longer heard: the replica would go stale.
     this.replicas.delete(topic);
     this.loading.delete(topic);
+    this.snapshots.delete(topic);
   }
 
-  private replica(topic: string): Promise<Map<string, number>> {
+  private snapshotJson(topic: string): Promise<string> {
+    const shared = this.snapshots.get(topic);
+    if (shared) return shared.building ?? Promise.resolve(shared.json as string);
+    const next: SharedSnapshot = {};
+    const owns = () => this.snapshots.get(topic) === next;
+    next.building = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.replica(topic))
+      .then(
+        (replica) => {
+          const json = membersJson(replica);
+          // Kept only while its replica is the topic's current one (not unwatched or reset meanwhile).
+          if (owns() && this.replicas.get(topic) === replica) {
+            next.json = json;
+            next.building = undefined;
+          } else if (owns()) this.snapshots.delete(topic);
+          return json;
+        },
+        (err: unknown) => {
+          if (owns()) this.snapshots.delete(topic);
+          throw err;
+        },
+      );
+    this.snapshots.set(topic, next);
+    return next.building;
+  }
+
+  private replica(topic: string): Promise<Replica> {
     const ready = this.replicas.get(topic);
     if (ready) return Promise.resolve(ready);
     const inFlight = this.loading.get(topic);
@@ -464,7 +505,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const changes: TopicChange[] = [];
     const done = this.store.members(topic).then(
       (stored) => {
-        const replica = new Map(stored.map((m) => [m.member, m.since] as const));
+        const replica: Replica = new Map(stored.map((m) => [m.member, memberJson(m.member, m.since)] as const));
         // Heard while loading: older ones the store already had end the same (last change wins), newer ones apply.
         for (const change of changes) applyChange(replica, change);
         if (this.loading.get(topic)?.done === done) {
@@ -520,15 +561,33 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   }
 }
 
-function applyChange(replica: Map<string, number>, change: TopicChange): void {
-  if (change.join) replica.set(change.member, change.since);
-  else replica.delete(change.member);
+/** A watched topic's members: member key → the member as JSON (`{"userId":…,"since":…}`). */
+type Replica = Map<string, string>;
+
+/** A topic's shared snapshot: being built (`building`) or built (`json`). */
+interface SharedSnapshot {
+  json?: string;
+  building?: Promise<string>;
 }
 
-function snapshotOf(replica: Map<string, number>): PresenceSnapshot {
-  const members: PresenceMember[] = [];
-  for (const [member, since] of replica) members.push(memberView(member, since));
-  return { members, count: members.length };
+/** `{"members":[…],"count":N}`; concatenation, which here costs a fraction of an array join or JSON.stringify. */
+function membersJson(replica: Replica): string {
+  let json = '{"members":[';
+  let first = true;
+  for (const member of replica.values()) {
+    json += first ? member : `,${member}`;
+    first = false;
+  }
+  return `${json}],"count":${replica.size}}`;
+}
+
+function memberJson(member: string, since: number): string {
+  return JSON.stringify(memberView(member, since));
+}
+
+function applyChange(replica: Replica, change: TopicChange): void {
+  if (change.join) replica.set(change.member, memberJson(change.member, change.since));
+  else replica.delete(change.member);
 }
 
 function identity(view: PresenceMember): { userId: string | null; clientId?: string } {

@@ -7,9 +7,8 @@ import { LifelineEvents, type ResumeResult, type SessionResumedEvent } from '../
 import { isLogEnabled } from '../log-level';
 import { BackpressureService } from '../limits/backpressure.service';
 import { TopicPermissions } from '../permissions/topic-permissions.service';
-import { errorFrame, parseBody, ProtocolError, resumeBodySchema } from '../protocol';
+import { errorFrame, parseBody, ProtocolError, resumeBodySchema, withRawField } from '../protocol';
 import { type CatchUp, TopicsService } from '../topics/topics.service';
-import type { PresenceSnapshot } from '../presence/interfaces/presence.interface';
 import { PresenceService } from '../presence/presence.service';
 import type { ResumeRefusal, TakeOver } from './interfaces/session-store.interface';
 import { hashToken, sessionIdOf } from './session-token';
@@ -17,13 +16,11 @@ import { SessionsService } from './sessions.service';
 import { LifelineLogger } from '../log-entry';
 
 /** Per topic in the `resumed` frame. */
-export type TopicRecovery = (
+// A topic the session watched with `presence: true` also carries `presence`, its members now
+// (diffs were missed): spliced in as the shared snapshot JSON, see resumedFrame().
+export type TopicRecovery =
   | { recovered: true; replayed: number }
-  | { recovered: false; reason: 'trimmed' | 'epoch_changed' | 'no_position' | 'too_many' }
-) & {
-  /** A topic the session watched with `presence: true`: watched again, and its members now (diffs were missed). */
-  presence?: PresenceSnapshot;
-};
+  | { recovered: false; reason: 'trimmed' | 'epoch_changed' | 'no_position' | 'too_many' };
 
 /**
  * The `resume` frame: takes a session over for this connection, restores its
@@ -102,7 +99,8 @@ export class ResumeService {
       names.map((topic) => this.topics.subscribeFrom(client, topic, has(positions, topic) ? positions[topic] : undefined)),
     );
     const catchUps: CatchUp[] = [];
-    const recovery: Record<string, TopicRecovery> = {};
+    // No prototype: a topic named `__proto__` is an entry like any other.
+    const recovery: Record<string, TopicRecovery> = Object.create(null) as Record<string, TopicRecovery>;
     let failure: unknown;
     // A topic refused by the subscribe permission is not recovered either.
     let recoveredAll = names.length === wanted.length;
@@ -131,11 +129,11 @@ export class ResumeService {
       recovery[names[i]] = result;
     });
     // Before `resumed` and the replay: the snapshot is current and the diffs after it follow.
-    await this.watchAgain(client, taken.presence, recovery);
+    const snapshots = await this.watchAgain(client, taken.presence, recovery);
     let replayed = 0;
     try {
       if (failure === undefined) {
-        this.send(client, { event: 'resumed', data: { sessionId, token: fresh.token, topics: recovery } });
+        this.backpressure.send(client, resumedFrame(sessionId, fresh.token, recovery, snapshots));
       }
     } finally {
       // Always: a hold left behind would keep the client's live messages forever.
@@ -151,17 +149,23 @@ export class ResumeService {
    * snapshot. One that fails (Redis away) is left without `presence`, and the
    * client may subscribe with presence again.
    */
-  private async watchAgain(client: ClientRecord, topics: string[], recovery: Record<string, TopicRecovery>): Promise<void> {
+  private async watchAgain(
+    client: ClientRecord,
+    topics: string[],
+    recovery: Record<string, TopicRecovery>,
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
     const presence = this.presence;
-    if (!presence) return;
+    if (!presence) return found;
     const restored = topics.filter((topic) => has(recovery, topic));
     const snapshots = await Promise.allSettled(restored.map((topic) => presence.watch(client, topic)));
     snapshots.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') recovery[restored[i]].presence = outcome.value;
+      if (outcome.status === 'fulfilled') found.set(restored[i], outcome.value);
       else if (isLogEnabled(this.logger, 'warn')) {
         this.logger.warn({ msg: 'presence not restored', clientId: client.id, topic: restored[i], error: errorText(outcome.reason) });
       }
     });
+    return found;
   }
 
   private refuse(client: ClientRecord, reason: ResumeRefusal, started: number): void {
@@ -200,6 +204,21 @@ export class ResumeService {
       });
     }
   }
+}
+
+/** `resumed`, with each restored presence topic's shared snapshot spliced into its entry. */
+function resumedFrame(
+  sessionId: string,
+  token: string,
+  recovery: Record<string, TopicRecovery>,
+  snapshots: Map<string, string>,
+): string {
+  const entries = Object.keys(recovery).map((topic) => {
+    const entry = JSON.stringify(recovery[topic]);
+    const snapshot = snapshots.get(topic);
+    return `${JSON.stringify(topic)}:${snapshot === undefined ? entry : withRawField(entry, 'presence', snapshot)}`;
+  });
+  return `{"event":"resumed","data":${withRawField(JSON.stringify({ sessionId, token }), 'topics', `{${entries.join(',')}}`)}}`;
 }
 
 function has(record: Record<string, unknown>, topic: string): boolean {
