@@ -9,7 +9,7 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
-import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
@@ -55,8 +55,8 @@ interface LocalConnection {
    * so become that session's member (see settle()).
    */
   member: string | undefined;
-  /** Topics the connection subscribed to with `presence: true`. */
-  topics: Set<string>;
+  /** Topics the connection subscribed to with `presence: true`; created on the first (most never do). */
+  topics: Set<string> | undefined;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -123,6 +123,11 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private readonly resuming = new Set<string>();
   /** Diff frames sent by this node. */
   diffFrames = 0;
+  /** One resource object for every connection (its disposer gets the record): no closure per connection. */
+  private readonly resource: ClientResource = {
+    name: USER_PRESENCE_RESOURCE,
+    dispose: (reason, record) => record && this.release(record.id, reason ?? 'client_close'),
+  };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
@@ -195,11 +200,9 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const record = this.registry.get(clientId);
     if (!record) return;
     const waits = record.userId === undefined && this.resumeWindowMs > 0;
-    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: new Set() };
+    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: undefined };
     this.local.set(clientId, entry);
-    const attached = this.registry.attach(clientId, USER_PRESENCE_RESOURCE, (reason?: DisconnectReason) =>
-      this.release(clientId, reason ?? 'client_close'),
-    );
+    const attached = this.registry.attachResource(record, this.resource);
     if (!attached) return;
     if (waits) {
       this.unsettledIds.push(clientId);
@@ -230,7 +233,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (old === member) return;
     if (old === undefined) return this.settle(record.id, entry, member);
     entry.member = member;
-    const scopes = [USER_SCOPE, ...entry.topics];
+    const scopes = [USER_SCOPE, ...(entry.topics ?? [])];
     const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
     for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
     // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
@@ -256,6 +259,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       this.watchers.set(topic, set);
     }
     set.add(record);
+    entry.topics ??= new Set();
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
       try {
@@ -276,7 +280,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
   async unwatch(record: ClientRecord, topic: string): Promise<void> {
     const entry = this.local.get(record.id);
-    if (!entry?.topics.delete(topic)) return;
+    if (!entry?.topics?.delete(topic)) return;
     this.unwatchLocal(record, topic);
     if (entry.member === undefined) return;
     await this.applyOps([
@@ -295,11 +299,11 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     this.local.delete(clientId);
     this.resuming.delete(clientId);
     const member = entry.member;
-    for (const topic of entry.topics) this.unwatchLocal(entry.record, topic);
+    for (const topic of entry.topics ?? []) this.unwatchLocal(entry.record, topic);
     // Never joined (left within its window): nothing to leave.
     if (member === undefined) return;
     const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member, clientId, reason }];
-    for (const topic of entry.topics) ops.push({ add: false, scope: topic, member, clientId, reason });
+    for (const topic of entry.topics ?? []) ops.push({ add: false, scope: topic, member, clientId, reason });
     this.emitTransitions(await this.store.apply(ops));
   }
 
@@ -350,7 +354,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   *localEntries(): Iterable<LocalPresenceEntry> {
     for (const [clientId, entry] of this.local) {
       if (entry.member === undefined) continue;
-      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...entry.topics] };
+      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...(entry.topics ?? [])] };
     }
   }
 
