@@ -45,6 +45,7 @@ import {
   USER_SCOPE,
   userKey,
 } from './presence.constants';
+import { DeadlineFifo } from '../deadline-fifo';
 import { LifelineLogger } from '../log-entry';
 
 /** What this node knows of one of its connections. */
@@ -115,10 +116,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * tick settles them, no timer per connection. Entries of connections that
    * joined or left meanwhile are skipped.
    */
-  private unsettledIds: string[] = [];
-  /** Parallel to unsettledIds (two flat arrays, no object per connection). */
-  private unsettledAt: number[] = [];
-  private unsettledHead = 0;
+  private unsettled = new DeadlineFifo();
   /** Anonymous connections whose `resume` is being answered: the window does not settle them. */
   private readonly resuming = new Set<string>();
   /** Diff frames sent by this node. */
@@ -181,9 +179,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
-    this.unsettledIds = [];
-    this.unsettledAt = [];
-    this.unsettledHead = 0;
+    this.unsettled = new DeadlineFifo();
     this.resuming.clear();
   }
 
@@ -205,8 +201,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const attached = this.registry.attachResource(record, this.resource);
     if (!attached) return;
     if (waits) {
-      this.unsettledIds.push(clientId);
-      this.unsettledAt.push(Date.now() + this.resumeWindowMs);
+      this.unsettled.push(clientId, Date.now() + this.resumeWindowMs);
     }
     else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
   }
@@ -342,7 +337,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   } {
     return {
       connections: this.local.size,
-      unsettled: this.unsettledIds.length - this.unsettledHead + this.resuming.size,
+      unsettled: this.unsettled.length + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
@@ -401,23 +396,12 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
   /** Anonymous connections whose window ended without a resume join as themselves. */
   private settleDue(): void {
-    const now = Date.now();
-    while (this.unsettledHead < this.unsettledIds.length && this.unsettledAt[this.unsettledHead] <= now) {
-      const clientId = this.unsettledIds[this.unsettledHead++];
+    this.unsettled.drain(Date.now(), (clientId) => {
       const entry = this.local.get(clientId);
       if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
         void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
       }
-    }
-    if (this.unsettledHead === this.unsettledIds.length) {
-      this.unsettledIds = [];
-      this.unsettledAt = [];
-      this.unsettledHead = 0;
-    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettledIds.length) {
-      this.unsettledIds = this.unsettledIds.slice(this.unsettledHead);
-      this.unsettledAt = this.unsettledAt.slice(this.unsettledHead);
-      this.unsettledHead = 0;
-    }
+    });
   }
 
   /** The connection joins the user level as `member` (its topics follow through watch()). */
