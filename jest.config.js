@@ -1,5 +1,6 @@
 /** Unit specs sit beside the code; end-to-end specs live in test/. */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+// Transpile only (tsconfig.jest.json): npm test type-checks everything first with `npm run typecheck`.
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] };
 
 module.exports = {
   // Real sockets and real timers: generous per-test ceiling, tests finish far sooner.

@@ -17,6 +17,7 @@
  *
  * Requests: { id, cmd, args }; answers: { id, ok, result | error }.
  */
+const { createHmac } = require('node:crypto');
 const net = require('node:net');
 const { performance } = require('node:perf_hooks');
 const { WebSocket } = require('ws');
@@ -25,8 +26,10 @@ const { WebSocket } = require('ws');
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let config; // { kind, url, addresses, index }
+let config; // { kind, url, addresses, index, auth? }
 let addressCursor = 0;
+/** Users handed out by this worker (auth.jwtSecret set: one user per client). */
+let userCursor = 0;
 /** Live clients (connect command). */
 const clients = [];
 let publisher;
@@ -48,6 +51,23 @@ function recordDelivery(sentAt) {
     fanout.latencies = bigger;
   }
   fanout.latencies[fanout.n++] = t - sentAt;
+}
+
+const base64url = (text) => Buffer.from(text).toString('base64url');
+
+/**
+ * `Authorization` header of a new client when the server wants a JWT: HS256,
+ * a user of its own (`sub`) and an `exp` an hour ahead, as an app's login
+ * would issue. Signed here with node:crypto (a few µs each).
+ */
+function authHeaders() {
+  const secret = config.auth?.jwtSecret;
+  if (!secret) return undefined;
+  const header = base64url('{"alg":"HS256","typ":"JWT"}');
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const payload = base64url(JSON.stringify({ sub: `user-${config.index}-${userCursor++}`, exp }));
+  const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+  return { authorization: `Bearer ${header}.${payload}.${signature}` };
 }
 
 function nextAddress() {
@@ -79,6 +99,7 @@ class WsClient {
     const target = raw ? `${url}/socket.io/?EIO=4&transport=websocket` : url;
     const ws = new WebSocket(target, {
       perMessageDeflate: false,
+      headers: raw ? undefined : authHeaders(),
       localAddress: nextAddress(),
       handshakeTimeout: timeoutMs,
       // Keep a handle on the TCP socket, to destroy it without a close frame.

@@ -350,7 +350,8 @@ async function main() {
   installExitHooks();
 
   const lifelineEntry = path.join(ROOT, 'dist', 'main.js');
-  if (opts.servers.includes('lifeline')) {
+  const lifelines = SERVERS.filter((s) => s.lifeline);
+  if (lifelines.some((s) => opts.servers.includes(s.id))) {
     if (!fs.existsSync(lifelineEntry)) {
       throw new Error('dist/main.js not found: run `npm run build` first (npm run bench does)');
     }
@@ -360,13 +361,14 @@ async function main() {
     fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
     process.on('exit', removeSnapshot);
     fs.cpSync(path.join(ROOT, 'dist'), path.join(SNAPSHOT_DIR, 'dist'), { recursive: true });
-    SERVERS.find((s) => s.id === 'lifeline').entry = path.join(SNAPSHOT_DIR, 'dist', 'main.js');
+    for (const def of lifelines) def.entry = path.join(SNAPSHOT_DIR, 'dist', 'main.js');
   }
   // A/B runs of a candidate change: another build of Lifeline, and/or extra
   // node options for it (e.g. a -r preload). Recorded in the results.
-  const lifeline = SERVERS.find((s) => s.id === 'lifeline');
-  if (process.env.BENCH_LIFELINE_ENTRY) lifeline.entry = path.resolve(process.env.BENCH_LIFELINE_ENTRY);
-  if (process.env.BENCH_LIFELINE_NODE_ARGS) lifeline.nodeArgs = process.env.BENCH_LIFELINE_NODE_ARGS.split(/\s+/).filter(Boolean);
+  for (const def of lifelines) {
+    if (process.env.BENCH_LIFELINE_ENTRY) def.entry = path.resolve(process.env.BENCH_LIFELINE_ENTRY);
+    if (process.env.BENCH_LIFELINE_NODE_ARGS) def.nodeArgs = process.env.BENCH_LIFELINE_NODE_ARGS.split(/\s+/).filter(Boolean);
+  }
   if (opts.sioClient === 'official') SERVERS.find((s) => s.id === 'socketio').client = 'sio';
   const pin = opts.pin && canPin();
   if (pin) pinSelf(LOADGEN_CPU);
@@ -438,6 +440,7 @@ async function main() {
           addresses,
           cpu: LOADGEN_CPU,
           pin,
+          auth: def.auth,
         });
         owned.loadgens.push(lg);
         return lg;
@@ -471,7 +474,9 @@ async function main() {
   };
 
   for (const scenario of opts.scenarios) {
-    const defs = opts.servers.map((id) => SERVERS.find((s) => s.id === id));
+    // A server limited to some scenarios (the users variant: idle) sits out the others.
+    const defs = opts.servers.map((id) => SERVERS.find((s) => s.id === id)).filter((d) => !d.scenarios || d.scenarios.includes(scenario));
+    if (!defs.length) continue;
     // Idle carries the noise-sensitive ratios: run it several times,
     // interleaved across servers, and keep the median of every figure.
     const repeats = scenario === 'idle' ? Math.max(1, cfg.idleRepeats) : 1;

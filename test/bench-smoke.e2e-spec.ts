@@ -13,6 +13,8 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
 const SERVERS = ['lifeline', 'plain-ws', 'socketio', 'nest-wsadapter'] as const;
+/** The idle scenario also runs Lifeline with users, sessions and presence (bench/lib/servers.js). */
+const IDLE_SERVERS = [...SERVERS, 'lifeline-users'] as const;
 const WITH_HEARTBEAT = new Set<string>(['lifeline', 'plain-ws', 'socketio']);
 
 interface Summary {
@@ -27,6 +29,7 @@ interface IdleResult {
   memory: { clients: number; heapPerConnKB: number; rssPerConnKB: number };
   heartbeat: { clients: number; countAtEnd: number; cpuPerClientPerBeatUs: number };
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  lifelineMetrics?: { presenceUsers: number | null };
 }
 interface DeadVariant {
   zombies: number;
@@ -99,20 +102,26 @@ function ok<T>(entry: Entry<T> | undefined, what: string): T {
 describe('benchmark harness (smoke)', () => {
   let dir: string;
   const runs: BenchResults[] = [];
-  /** The run that holds a scenario (each run covers some scenarios, all servers). */
-  const of = (scenario: keyof BenchResults['scenarios']): BenchResults => {
-    const run = runs.find((r) => r.scenarios[scenario]);
-    if (!run) throw new Error(`no run covered ${scenario}`);
+  /** The run that holds a scenario (each run covers some scenarios and servers); for a server, the one that ran it. */
+  const of = (scenario: keyof BenchResults['scenarios'], id?: string): BenchResults => {
+    const run = runs.find((r) => r.scenarios[scenario] && (id === undefined || r.scenarios[scenario][id]));
+    if (!run) throw new Error(`no run covered ${scenario}${id ? ` for ${id}` : ''}`);
     return run;
   };
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing: run `npm run build`');
     dir = mkdtempSync(join(tmpdir(), 'lifeline-bench-smoke-'));
-    const groups = ['idle', 'dead-peers,fanout', 'churn'];
+    // The users variant's idle runs beside the others, so the idle run is no longer than before it.
+    const groups = [
+      `--scenarios=idle --servers=${SERVERS.join(',')}`,
+      '--scenarios=idle --servers=lifeline-users',
+      '--scenarios=dead-peers,fanout',
+      '--scenarios=churn',
+    ];
     const results = await Promise.all(
-      groups.map((scenarios, i) =>
-        runBench(['--smoke', '--no-pin', `--scenarios=${scenarios}`, `--out=${join(dir, String(i))}`], 50_000),
+      groups.map((group, i) =>
+        runBench(['--smoke', '--no-pin', ...group.split(' '), `--out=${join(dir, String(i))}`], 50_000),
       ),
     );
     results.forEach((run, i) => {
@@ -128,9 +137,9 @@ describe('benchmark harness (smoke)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(SERVERS)('%s: idle figures are complete and plausible', (id) => {
-    const r = ok(of('idle').scenarios.idle?.[id], `${id} idle`);
-    const n = of('idle').meta.config.n;
+  it.each(IDLE_SERVERS)('%s: idle figures are complete and plausible', (id) => {
+    const r = ok(of('idle', id).scenarios.idle?.[id], `${id} idle`);
+    const n = of('idle', id).meta.config.n;
     expect(r.handshake.opened).toBe(n);
     expect(r.handshake.failed).toBe(0);
     expect(r.handshake.rate).toBeGreaterThan(0);
@@ -144,6 +153,9 @@ describe('benchmark harness (smoke)', () => {
     expect(r.heartbeat.cpuPerClientPerBeatUs).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.p50).toBeGreaterThan(0);
     expect(r.eventLoopDelayMs.max).toBeGreaterThanOrEqual(r.eventLoopDelayMs.p99);
+    // Every client a presence member of its own: a JWT user each, joined at connect (an anonymous
+    // one joins only after its resume window, which may outlast this tiny run).
+    if (id === 'lifeline-users') expect(r.lifelineMetrics?.presenceUsers).toBe(n);
   });
 
   it.each(SERVERS)('%s: dead peers are counted, and reaped where a heartbeat exists', (id) => {

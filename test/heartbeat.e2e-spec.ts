@@ -103,9 +103,12 @@ describe('heartbeat (real sockets, real timers)', () => {
     const clients = await Promise.all([t.join(), t.join(), t.join(), t.join()]);
     const broken = t.registry.get(clients[1].id);
     if (!broken) throw new Error('client not registered');
-    broken.socket.ping = () => {
+    const explode = () => {
       throw new Error('ping exploded');
     };
+    // The ping is one write of the sweep's prebuilt frame to the TCP socket, ws's ping() the fallback (ws-ping.ts).
+    broken.socket.ping = explode;
+    (broken.socket as unknown as { _socket: { write: () => boolean } })._socket.write = explode;
     const others = [clients[0], clients[2], clients[3]];
     const before = others.map((c) => c.pings);
     await waitFor(() => others.every((c, i) => c.pings >= before[i] + 2), 'two more pings each', 3000);

@@ -271,7 +271,7 @@ function canConnect(port) {
 
 /** Load-generator processes sharing the work of one scenario. */
 class LoadGen {
-  static async start({ workers, kind, url, addresses, cpu, pin }) {
+  static async start({ workers, kind, url, addresses, cpu, pin, auth }) {
     const lg = new LoadGen();
     for (let index = 0; index < workers; index++) {
       const child = fork(path.join(BENCH, 'loadgen-worker.js'), [], {
@@ -285,7 +285,7 @@ class LoadGen {
       child.on('exit', () => children.delete(child));
       const rpc = new Rpc(child, `load generator ${index}`);
       lg.workers.push({ child, rpc });
-      await rpc.request('init', { kind, url, addresses, index }, 15_000);
+      await rpc.request('init', { kind, url, addresses, index, auth }, 15_000);
     }
     return lg;
   }

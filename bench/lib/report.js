@@ -202,22 +202,24 @@ function evaluateTargets(results) {
   const il = get('idle', 'lifeline');
   const iw = get('idle', 'plain-ws');
   const is = get('idle', 'socketio');
+  /** Heap and RSS per idle connection of `a` against `b` (another server's run), as two target rows. */
+  const memoryRows = (a, b, against, suffix, heapLimit, rssLimit) => {
+    for (const [what, key, limit] of [['Heap', 'heapPerConnKB', heapLimit], ['RSS', 'rssPerConnKB', rssLimit]]) {
+      const r = a.memory[key] / b.memory[key];
+      add(`${what} per idle connection vs ${against}${suffix}`, `${r.toFixed(2)}× (${a.memory[key]} vs ${b.memory[key]} KB)`, `≤ ${limit}×`, ratioMet(a.memory[key], b.memory[key], Number(limit)));
+    }
+  };
   if (il && iw) {
-    const rh = il.memory.heapPerConnKB / iw.memory.heapPerConnKB;
-    const rr = il.memory.rssPerConnKB / iw.memory.rssPerConnKB;
-    add('Heap per idle connection vs plain ws', `${rh.toFixed(2)}× (${il.memory.heapPerConnKB} vs ${iw.memory.heapPerConnKB} KB)`, '≤ 1.15×', ratioMet(il.memory.heapPerConnKB, iw.memory.heapPerConnKB, 1.15));
-    add('RSS per idle connection vs plain ws', `${rr.toFixed(2)}× (${il.memory.rssPerConnKB} vs ${iw.memory.rssPerConnKB} KB)`, '≤ 1.15×', ratioMet(il.memory.rssPerConnKB, iw.memory.rssPerConnKB, 1.15));
+    memoryRows(il, iw, 'plain ws', '', '1.15', '1.15');
     const rc = il.handshake.cpuPerHandshakeUs / iw.handshake.cpuPerHandshakeUs;
     add('Server CPU per handshake vs plain ws', `${rc.toFixed(2)}× (${il.handshake.cpuPerHandshakeUs} vs ${iw.handshake.cpuPerHandshakeUs} µs)`, '≤ 1.2×', ratioMet(il.handshake.cpuPerHandshakeUs, iw.handshake.cpuPerHandshakeUs, 1.2));
     const rb = il.heartbeat.cpuPerClientPerBeatUs / iw.heartbeat.cpuPerClientPerBeatUs;
     add('Server CPU per client per heartbeat vs plain ws', `${rb.toFixed(2)}× (${il.heartbeat.cpuPerClientPerBeatUs} vs ${iw.heartbeat.cpuPerClientPerBeatUs} µs)`, '≤ 1.2×', ratioMet(il.heartbeat.cpuPerClientPerBeatUs, iw.heartbeat.cpuPerClientPerBeatUs, 1.2));
   }
-  if (il && is) {
-    const rh = il.memory.heapPerConnKB / is.memory.heapPerConnKB;
-    const rr = il.memory.rssPerConnKB / is.memory.rssPerConnKB;
-    add('Heap per idle connection vs Socket.IO', `${rh.toFixed(2)}× (${il.memory.heapPerConnKB} vs ${is.memory.heapPerConnKB} KB)`, '≤ 0.5×', ratioMet(il.memory.heapPerConnKB, is.memory.heapPerConnKB, 0.5));
-    add('RSS per idle connection vs Socket.IO', `${rr.toFixed(2)}× (${il.memory.rssPerConnKB} vs ${is.memory.rssPerConnKB} KB)`, '≤ 0.5×', ratioMet(il.memory.rssPerConnKB, is.memory.rssPerConnKB, 0.5));
-  }
+  // Issue 14 §2: with users, sessions and presence on, the same connection stays within 1.15× heap and 1.0× RSS.
+  const iu = get('idle', 'lifeline-users');
+  if (iu && iw) memoryRows(iu, iw, 'plain ws', ' (users, sessions, presence on)', '1.15', '1.0');
+  if (il && is) memoryRows(il, is, 'Socket.IO', '', '0.5', '0.5');
   if (il) {
     const e = il.eventLoopDelayMs;
     add(`Event-loop delay max while sweeping ${il.heartbeat.clients.toLocaleString('en-US')} clients`, `${e.max} ms`, '≤ 20 ms', e.max <= 20);

@@ -78,7 +78,7 @@ async function idle(run, def) {
     await b.probe('heap-snapshot', { path: file }, 300_000);
     run.log(`heap snapshot: ${file}`);
   }
-  const lifeline = def.id === 'lifeline' ? await lifelineMetrics(b) : undefined;
+  const lifeline = def.lifeline ? await lifelineMetrics(b) : undefined;
 
   const beats = cfg.windowMs / cfg.intervalMs;
   // The server's own count: a heartbeat may have dropped clients on a busy machine.
@@ -228,7 +228,7 @@ async function deadPeers(run, def) {
   destroy.stayed = zombies - destroy.reaped;
   run.log(`destroyed: ${destroy.reaped}/${zombies} gone, p99 ${destroy.timesMs.p99} ms`);
 
-  const lifeline = def.id === 'lifeline' ? await lifelineMetrics(server) : undefined;
+  const lifeline = def.lifeline ? await lifelineMetrics(server) : undefined;
   return {
     n,
     opened: conn.opened,
@@ -451,6 +451,8 @@ async function lifelineMetrics(server) {
     longestSliceLastSweepMs: round(value('lifeline_heartbeat_longest_slice_seconds') * 1000, 2),
     pingsToClosed: value('lifeline_pings_to_closed_total'),
     connections: value('lifeline_connections_total'),
+    // Members online (grace included): one per client in the users variant, and per anonymous client.
+    presenceUsers: value('lifeline_presence_users'),
   };
 }
 

@@ -1,24 +1,58 @@
 'use strict';
 /**
- * The four servers of every run. `env` maps the scenario's heartbeat
+ * The servers of every run (the fifth, Lifeline with users, sessions and
+ * presence, in the idle scenario only: `scenarios`). `env` maps the scenario's heartbeat
  * ({ intervalMs, timeoutMs }) onto each server's own settings; `deadline`
  * says by when each promises to drop a peer that stopped answering, from the
  * moment it stopped.
  */
 
+/** HS256 secret of the users variant: the load generators sign one JWT per client with it. */
+const BENCH_JWT_SECRET = 'lifeline-bench-secret-not-for-production-use-0123456789';
+
+const lifelineEnv = ({ intervalMs, timeoutMs }) => ({
+  HEARTBEAT_INTERVAL_MS: String(intervalMs),
+  HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
+  LOG_LEVEL: 'warn',
+});
+
 const SERVERS = [
   {
     id: 'lifeline',
+    lifeline: true,
     label: 'Lifeline',
     entry: 'dist/main.js',
     client: 'ws',
     zombieClient: 'ws',
     countFromHealth: true,
     heartbeat: 'protocol ping per client, sliced sweep (every interval); each ping reaped at its own ping + timeout (FIFO, one timer)',
-    env: ({ intervalMs, timeoutMs }) => ({
-      HEARTBEAT_INTERVAL_MS: String(intervalMs),
-      HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
-      LOG_LEVEL: 'warn',
+    env: lifelineEnv,
+    url: (port) => `ws://127.0.0.1:${port}/ws`,
+    deadline: ({ intervalMs, timeoutMs }) => intervalMs + timeoutMs,
+    deadlineText: 'interval + timeout (+ one sweep)',
+  },
+  {
+    // What a connection of a signed-in user costs with every feature on:
+    // each client its own user (JWT `sub`, an `exp` an hour ahead), so each
+    // is one user-presence member and holds one session (SESSION_TTL_MS > 0).
+    id: 'lifeline-users',
+    lifeline: true,
+    label: 'Lifeline, users + sessions + presence',
+    entry: 'dist/main.js',
+    client: 'ws',
+    zombieClient: 'ws',
+    countFromHealth: true,
+    scenarios: ['idle'],
+    auth: { jwtSecret: BENCH_JWT_SECRET },
+    heartbeat: 'as Lifeline',
+    env: (hb) => ({
+      ...lifelineEnv(hb),
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+      SESSION_TTL_MS: '120000',
+      PRESENCE_GRACE_MS: '5000',
+      // Any signed-in user may use any topic: the bench asks for no policy.
+      TOPIC_POLICY: 'open',
     }),
     url: (port) => `ws://127.0.0.1:${port}/ws`,
     deadline: ({ intervalMs, timeoutMs }) => intervalMs + timeoutMs,

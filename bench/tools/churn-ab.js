@@ -6,14 +6,20 @@
  * every figure; the ratio to plain ws taken in the same round moves less).
  *
  *   node bench/tools/churn-ab.js [--rounds=3] [--cycles=20000] [--warmup=2000]
- *        [--idle=N] [--profile=DIR] [name=path/to/main.js ...]
+ *        [--idle=N] [--heap=DIR] [--profile=DIR]
+ *        [name=[server:]path/to/main.js[,KEY=VALUE...] ...]
  *
- * Without name=entry pairs it runs dist/main.js as "lifeline". Each round
+ * Without name=entry pairs it runs dist/main.js as "lifeline". `server` is a
+ * Lifeline server of bench/lib/servers.js (default `lifeline`; e.g.
+ * `lifeline-users`: JWT users, sessions, presence), KEY=VALUE pairs add
+ * environment (e.g. `nosess=dist/main.js,SESSION_TTL_MS=0`). Each round
  * starts every server afresh (pinned to CPU 0, the bench's probe preloaded),
  * warms it up, then counts the server's own CPU (process.cpuUsage) over the
- * cycles. --idle=N also measures heap and RSS per idle connection (N clients,
- * after gc(), two heartbeats in). --profile writes a .cpuprofile of the
- * measured cycles per server and round.
+ * cycles (--cycles=0: no churn, idle only). --idle=N also measures heap and
+ * RSS per idle connection (N clients, after gc(), two heartbeats in); --heap
+ * writes a heap snapshot before and after the N connects per server and round
+ * (diff them with heap-summary.js --vs --per=N). --profile writes a
+ * .cpuprofile of the measured cycles per server and round.
  */
 const path = require('node:path');
 const { LoadGen, ROOT, ServerProcess, canPin, installExitHooks, pinSelf, sleep } = require('../lib/harness');
@@ -31,13 +37,20 @@ const cycles = Number(args.cycles ?? 20_000);
 const warmup = Number(args.warmup ?? 2_000);
 const idleN = Number(args.idle ?? 0);
 const profileDir = args.profile;
+const heapDir = args.heap;
 const hb = { intervalMs: 1_000, timeoutMs: 500 };
 
-const lifeline = SERVERS.find((s) => s.id === 'lifeline');
 const plain = SERVERS.find((s) => s.id === 'plain-ws');
 const variants = (entries.length ? entries : [`lifeline=${path.join(ROOT, 'dist', 'main.js')}`]).map((pair) => {
-  const [name, entry] = pair.split('=');
-  return { ...lifeline, id: name, label: name, entry: path.resolve(entry) };
+  const name = pair.slice(0, pair.indexOf('='));
+  const [target, ...env] = pair.slice(name.length + 1).split(',');
+  const colon = target.indexOf(':');
+  const serverId = colon > 0 ? target.slice(0, colon) : 'lifeline';
+  const base = SERVERS.find((s) => s.id === serverId && s.lifeline);
+  if (!base) throw new Error(`${serverId} is not a Lifeline server of bench/lib/servers.js`);
+  const extra = Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const entry = path.resolve(colon > 0 ? target.slice(colon + 1) : target);
+  return { ...base, id: name, label: name, entry, env: (h) => ({ ...base.env(h), ...extra }) };
 });
 variants.push(plain);
 
@@ -48,8 +61,9 @@ const cpuUs = (a, b) => b.user - a.user + (b.system - a.system);
 async function churnOnce(def, round) {
   const pin = canPin();
   const server = await ServerProcess.start(def, { env: hb, cpu: 0, pin });
-  const lg = await LoadGen.start({ workers: 2, kind: 'ws', url: server.wsUrl('ws'), addresses, cpu: 1, pin });
+  const lg = await LoadGen.start({ workers: 2, kind: 'ws', url: server.wsUrl('ws'), addresses, cpu: 1, pin, auth: def.auth });
   try {
+    if (cycles === 0) return await idleOnce(server, lg, def, round);
     await lg.all('churn', (i) => ({ cycles: lg.split(warmup)[i], concurrency: 50 }));
     await server.probe('watch-count', { target: 0, intervalMs: 50, timeoutMs: 15_000 }, 45_000);
     await server.probe('snapshot', { gc: true });
@@ -63,7 +77,7 @@ async function churnOnce(def, round) {
     const completed = parts.reduce((s, p) => s + p.completed, 0);
     const failed = parts.reduce((s, p) => s + p.failed, 0);
     const result = { cpuPerCycleUs: cpuUs(c0, c1) / completed, failed };
-    if (idleN > 0) Object.assign(result, await idleOnce(server, lg));
+    if (idleN > 0) Object.assign(result, await idleOnce(server, lg, def, round));
     return result;
   } finally {
     await lg.stop();
@@ -72,14 +86,25 @@ async function churnOnce(def, round) {
 }
 
 /** Heap and RSS per idle connection: N clients, two heartbeats, gc(). */
-async function idleOnce(server, lg) {
+async function idleOnce(server, lg, def, round) {
   await server.probe('watch-count', { target: 0, intervalMs: 50, timeoutMs: 15_000 }, 45_000);
   await sleep(hb.intervalMs + hb.timeoutMs);
   const before = (await server.probe('snapshot', { gc: true })).memory;
-  await lg.all('connect', (i) => ({ count: lg.split(idleN)[i], concurrency: 32 }));
+  const snapshot = (tag) =>
+    heapDir && server.probe('heap-snapshot', { path: path.resolve(heapDir, `${def.id}-idle-${round}-${tag}.heapsnapshot`) }, 300_000);
+  await snapshot(0);
+  const opened = await lg.all('connect', (i) => ({ count: lg.split(idleN)[i], concurrency: 32 }));
   await sleep(2 * hb.intervalMs + 200);
+  // The snapshot is taken after the measurement: writing it grows the heap and RSS.
   const after = (await server.probe('snapshot', { gc: true })).memory;
-  return { heapKB: (after.heapUsed - before.heapUsed) / idleN / 1024, rssKB: (after.rss - before.rss) / idleN / 1024 };
+  await snapshot(idleN);
+  const failed = opened.reduce((s, p) => s + (p.failed ?? 0), 0);
+  return {
+    heapKB: (after.heapUsed - before.heapUsed) / idleN / 1024,
+    rssKB: (after.rss - before.rss) / idleN / 1024,
+    cpuPerCycleUs: Number.NaN,
+    failed,
+  };
 }
 
 async function main() {
@@ -91,7 +116,7 @@ async function main() {
     for (const def of variants) {
       const r = await churnOnce(def, round);
       results.get(def.id).push(r);
-      line.push(`${def.id} ${r.cpuPerCycleUs.toFixed(0)} µs${r.heapKB ? ` heap ${r.heapKB.toFixed(2)} KB rss ${r.rssKB.toFixed(2)} KB` : ''}${r.failed ? ` (${r.failed} failed)` : ''}`);
+      line.push(`${def.id}${cycles ? ` ${r.cpuPerCycleUs.toFixed(0)} µs` : ''}${r.heapKB ? ` heap ${r.heapKB.toFixed(2)} KB rss ${r.rssKB.toFixed(2)} KB` : ''}${r.failed ? ` (${r.failed} failed)` : ''}`);
       await sleep(300);
     }
     process.stdout.write(`round ${round}: ${line.join(' | ')}\n`);
@@ -101,7 +126,8 @@ async function main() {
   process.stdout.write(`\nmedians over ${rounds} rounds, ${cycles} cycles each (ratio: median of per-round ratios to plain ws)\n`);
   for (const [id, rs] of results) {
     const cpu = median(rs.map((r) => r.cpuPerCycleUs));
-    let text = `${id.padEnd(12)} cpu/cycle ${cpu.toFixed(0)} µs (${ratio(rs, 'cpuPerCycleUs').toFixed(2)}×)`;
+    let text = id.padEnd(12);
+    if (cycles) text += ` cpu/cycle ${cpu.toFixed(0)} µs (${ratio(rs, 'cpuPerCycleUs').toFixed(2)}×)`;
     if (idleN > 0) {
       text += `  heap/conn ${median(rs.map((r) => r.heapKB)).toFixed(2)} KB (${ratio(rs, 'heapKB').toFixed(2)}×)`;
       text += `  rss/conn ${median(rs.map((r) => r.rssKB)).toFixed(2)} KB (${ratio(rs, 'rssKB').toFixed(2)}×)`;

@@ -6,6 +6,12 @@
  * per connection. With a second snapshot, the difference (b - a).
  *
  *   node bench/tools/heap-summary.js a.heapsnapshot [--per=19000] [--top=40] [--vs=b.heapsnapshot]
+ *        [--shapes]
+ *
+ * --shapes splits plain objects ("Object") by their property names, and
+ * arrays, closures and heap numbers by what holds them (owner constructor
+ * and edge name), so a per-connection object of one service shows up under
+ * its own fields instead of the sum of every literal.
  */
 const fs = require('node:fs');
 
@@ -22,6 +28,7 @@ if (!files.length) {
 const per = Number(opt('per', '1'));
 const top = Number(opt('top', '40'));
 const vs = opt('vs');
+const shapes = args.includes('--shapes');
 
 function summarize(file) {
   const snap = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -31,11 +38,20 @@ function summarize(file) {
   const iType = fields.indexOf('type');
   const iName = fields.indexOf('name');
   const iSize = fields.indexOf('self_size');
-  const { nodes, strings } = snap;
+  const { nodes, strings, edges } = snap;
+  const detail = shapes ? shapeNames(snap) : undefined;
   const out = new Map();
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + iType]];
     let name = strings[nodes[i + iName]];
+    const special = detail?.get(i / width);
+    if (special !== undefined) {
+      const e = out.get(special) || { size: 0, count: 0 };
+      e.size += nodes[i + iSize];
+      e.count++;
+      out.set(special, e);
+      continue;
+    }
     if (type === 'string' || type === 'concatenated string' || type === 'sliced string') name = '(string)';
     else if (type === 'code') name = '(code)';
     else if (type === 'closure') name = `closure ${name || '(anonymous)'}`;
@@ -49,6 +65,52 @@ function summarize(file) {
     out.set(name, e);
   }
   return out;
+}
+
+/**
+ * Names for --shapes: "Object {a,b,c}" for plain objects (their property
+ * names), "<kind> in <Owner>.<edge>" for arrays, closures, heap numbers and
+ * Map/Set backing stores (the first object that holds them).
+ */
+function shapeNames(snap) {
+  const { nodes, edges, strings } = snap;
+  const meta = snap.snapshot.meta;
+  const width = meta.node_fields.length;
+  const ew = meta.edge_fields.length;
+  const nodeTypes = meta.node_types[0];
+  const edgeTypes = meta.edge_types[0];
+  const iType = meta.node_fields.indexOf('type');
+  const iName = meta.node_fields.indexOf('name');
+  const iEdges = meta.node_fields.indexOf('edge_count');
+  const eType = meta.edge_fields.indexOf('type');
+  const eName = meta.edge_fields.indexOf('name_or_index');
+  const eTo = meta.edge_fields.indexOf('to_node');
+  const names = new Map();
+  const owner = new Map();
+  let e = 0;
+  for (let i = 0; i < nodes.length; i += width) {
+    const n = i / width;
+    const type = nodeTypes[nodes[i + iType]];
+    const name = strings[nodes[i + iName]];
+    const props = [];
+    const count = nodes[i + iEdges];
+    for (let k = 0; k < count; k++, e += ew) {
+      const et = edgeTypes[edges[e + eType]];
+      const to = edges[e + eTo] / width;
+      const label = et === 'element' || et === 'hidden' ? `[${edges[e + eName]}]` : strings[edges[e + eName]];
+      if (et === 'property') props.push(label);
+      if (et !== 'weak' && type !== 'hidden' && !owner.has(to) && name !== '(GC roots)') owner.set(to, `${name}.${label}`);
+    }
+    if (type === 'object' && name === 'Object') names.set(n, `Object {${props.sort().join(',')}}`.slice(0, 120));
+  }
+  for (let i = 0; i < nodes.length; i += width) {
+    const n = i / width;
+    const type = nodeTypes[nodes[i + iType]];
+    if (type === 'array' || type === 'closure' || type === 'number' || (type === 'hidden' && strings[nodes[i + iName]].includes('Context'))) {
+      if (owner.has(n)) names.set(n, `(${type}) ${strings[nodes[i + iName]].slice(0, 30)} in ${owner.get(n).slice(0, 80)}`);
+    }
+  }
+  return names;
 }
 
 const a = summarize(files[0]);

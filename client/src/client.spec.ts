@@ -509,6 +509,9 @@ describe('LifelineClient leaves nothing behind', () => {
   });
 
   it('after close(): no timer, socket or window/document listener of the client remains, in every state', async () => {
+    // Process-wide counts: under `jest --runInBand` earlier suites' sockets may still be closing.
+    const tcpSockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const socketsBefore = tcpSockets();
     server = await ScriptedServer.start({ heartbeat: fast });
     const baseline = timeouts();
     added = removed = 0;
@@ -536,7 +539,7 @@ describe('LifelineClient leaves nothing behind', () => {
     await waitFor(() => timeouts() <= baseline, 'timers released', 2000);
     // The sockets' TCP handles are gone too (ws closes them once the close handshake ends).
     await server.stop();
-    await waitFor(() => !process.getActiveResourcesInfo().includes('TCPSocketWrap'), 'sockets released', 3000);
+    await waitFor(() => tcpSockets() <= socketsBefore, 'sockets released', 3000);
     expect([open.state, waiting.state, connecting.state]).toEqual(['closed', 'closed', 'closed']);
   });
 });

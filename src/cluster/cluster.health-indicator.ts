@@ -7,7 +7,7 @@ import { RedisConnection } from './redis.connection';
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
- * `details.redis` (both connections up and answering) and `details.cluster`
+ * `details.redis` (the three connections up, and commands answering) and `details.cluster`
  * (`{ nodes, clients }` of live leases). Either is down while Redis is away:
  * GET /health then reports the outage while local clients are still served;
  * readiness does not look at Redis.
@@ -32,6 +32,7 @@ export class ClusterHealthIndicator {
       return session.down({
         message: 'redis unavailable; serving local clients only',
         commands: this.connection.commands.status,
+        lease: this.connection.lease.status,
         subscriber: this.connection.subscriber.status,
       });
     }

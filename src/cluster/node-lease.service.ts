@@ -24,6 +24,9 @@ if current then return 1 end
 return 0
 `;
 
+/** What one renewal did; see NodeLeaseService.renew(). */
+export type RenewalOutcome = 'renewed' | 'failed' | 'idle';
+
 /** Another live process holds this node's lease: two nodes share a NODE_ID. */
 export class NodeIdInUseError extends Error {
   constructor(
@@ -46,27 +49,40 @@ function describeHolder(value: string): string {
 }
 
 /**
- * This node's membership: a lease key with a TTL of NODE_TTL_MS, renewed
- * every TTL/3 by a timer that also looks for dead nodes (NodeReaper).
+ * This node's membership: a lease key with a TTL of NODE_TTL_MS, and two
+ * timers, each every TTL/3:
  *
- * register() is the full (re)write, one MULTI: lease, membership in the
- * nodes set, and the node's presence hash replaced by the local clients. It
- * runs on every (re)connect to Redis, when a renewal finds the lease gone
- * (Redis lost its data, or the node was reaped after a stall), and when a
- * presence write failed. leave() removes all of it at once on shutdown.
+ * - renewal: one small Lua claim on the `lease` connection, which carries
+ *   nothing but liveness traffic, so it never waits behind this node's
+ *   presence or session writes. The next renewal is timed from when the last
+ *   one was sent; one that failed (a timeout, an error) is retried after
+ *   a short pause, not a whole period later.
+ * - maintenance: the dead-node check (NodeReaper, also on `lease`), and the
+ *   full rewrite below when the presence is dirty or unregistered, started
+ *   without holding either timer up.
+ *
+ * register() is the full (re)write, one MULTI on `commands`: lease,
+ * membership in the nodes set, and the node's presence hash replaced by the
+ * local clients. It runs on every (re)connect to Redis, when a renewal finds
+ * the lease gone (Redis lost its data, or the node was reaped after a stall),
+ * and when a presence write failed. leave() removes all of it at once on
+ * shutdown.
  */
 @Injectable()
 export class NodeLeaseService {
   private readonly logger = new LifelineLogger('Cluster');
   private readonly leaseValue: string;
-  private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
-  private tickInFlight: Promise<void> | undefined;
+  private renewInFlight: Promise<RenewalOutcome> | undefined;
+  private maintenanceInFlight: Promise<void> | undefined;
   private syncInFlight: Promise<void> | undefined;
   private syncAgain = false;
   private registered = false;
-  private tickFailureLogged = false;
+  private renewFailureLogged = false;
+  private maintenanceFailureLogged = false;
   /** Set while another process holds this node's lease (a duplicate NODE_ID); cleared once it is ours again. */
   private conflict: NodeIdInUseError | undefined;
 
@@ -97,20 +113,23 @@ export class NodeLeaseService {
     return this.conflict;
   }
 
-  /** Starts the renewal timer (the first registration runs on connect). */
+  /** Starts the renewal and maintenance timers (the first registration runs on connect). */
   start(): void {
     if (this.running || this.stopped) return;
     this.running = true;
-    this.schedule();
+    this.scheduleRenewal(this.options.refreshMs);
+    this.scheduleMaintenance(this.options.refreshMs);
   }
 
-  /** Stops the timer and waits for a tick under way. */
+  /** Stops the timers and waits for the work under way. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.tickInFlight;
+    clearTimeout(this.renewTimer);
+    clearTimeout(this.maintenanceTimer);
+    this.renewTimer = this.maintenanceTimer = undefined;
+    await this.renewInFlight;
+    await this.maintenanceInFlight;
     await this.syncInFlight?.catch(() => undefined);
   }
 
@@ -139,32 +158,66 @@ export class NodeLeaseService {
     await this.syncInFlight?.catch(() => undefined);
   }
 
-  /** One renewal and dead-node check; the timer calls it every refresh period. */
-  async tick(): Promise<void> {
-    if (!this.connection.up) return;
+  /**
+   * One renewal on the lease connection: 'renewed' if the lease is this
+   * node's now, 'failed' if the command failed (retried soon), 'idle' if
+   * Redis is away or another process holds the lease (next period). A lapsed
+   * lease (reaped, or Redis lost it) is taken again here at once, and the
+   * full rewrite started.
+   */
+  async renew(): Promise<RenewalOutcome> {
+    if (!this.connection.up) return 'idle';
     try {
-      if (this.presence.dirty || !this.registered) {
-        await this.sync();
-      } else {
-        const previous = await this.claim();
-        if (previous === 'taken') {
-          this.registered = false;
-        } else if (previous === 'free') {
+      const previous = await this.claim();
+      this.renewFailureLogged = false;
+      if (previous === 'taken') {
+        this.registered = false;
+        return 'idle';
+      }
+      if (previous === 'free') {
+        if (this.registered) {
           this.logger.warn({
             msg: 'lease had expired (redis lost it, or this node stalled and was reaped); registering again',
             node: this.options.nodeId,
           });
-          await this.sync();
         }
+        this.presence.dirty = true;
+        void this.sync().catch(() => undefined);
       }
-      await this.reaper.reapDeadNodes();
-      this.tickFailureLogged = false;
+      return 'renewed';
     } catch (err) {
-      if (!this.tickFailureLogged) {
-        this.tickFailureLogged = true;
-        this.logger.warn({ msg: 'lease renewal or dead-node check failed', node: this.options.nodeId, error: errorText(err) });
+      if (!this.renewFailureLogged) {
+        this.renewFailureLogged = true;
+        this.logger.warn({ msg: 'lease renewal failed; retrying', node: this.options.nodeId, error: errorText(err) });
+      }
+      return 'failed';
+    }
+  }
+
+  /**
+   * Starts the full rewrite if one is due, then checks for dead nodes. The
+   * rewrite (on the commands connection, which may be busy) is not awaited,
+   * so a backlog there never delays the reaping of dead nodes.
+   */
+  async maintain(): Promise<void> {
+    if (!this.connection.up) return;
+    if ((this.presence.dirty || !this.registered) && !this.syncInFlight) void this.sync().catch(() => undefined);
+    try {
+      await this.reaper.reapDeadNodes();
+      this.maintenanceFailureLogged = false;
+    } catch (err) {
+      if (!this.maintenanceFailureLogged) {
+        this.maintenanceFailureLogged = true;
+        this.logger.warn({ msg: 'dead-node check failed', node: this.options.nodeId, error: errorText(err) });
       }
     }
+  }
+
+  /** What both timers do, in one call, waiting also for a rewrite they started (tests, tools). */
+  async tick(): Promise<void> {
+    await this.renew();
+    await this.maintain();
+    await this.settled();
   }
 
   /** Graceful exit: lease, membership and presence go at once, so nobody waits for the TTL. */
@@ -200,7 +253,7 @@ export class NodeLeaseService {
    */
   private async claim(): Promise<'free' | 'ours' | 'taken'> {
     const node = this.options.nodeId;
-    const reply = await this.connection.commands.eval(CLAIM_LEASE_LUA, 1, this.keys.lease(node), this.leaseValue, this.options.nodeTtlMs);
+    const reply = await this.connection.lease.eval(CLAIM_LEASE_LUA, 1, this.keys.lease(node), this.leaseValue, this.options.nodeTtlMs);
     if (reply === 0 || reply === 1) {
       if (this.conflict) this.logger.log({ msg: 'lease is this node\'s again', node });
       this.conflict = undefined;
@@ -252,14 +305,32 @@ export class NodeLeaseService {
     }
   }
 
-  /** Fixed-rate schedule; a slow tick delays the next one instead of overlapping it. */
-  private schedule(delayMs = this.options.refreshMs): void {
+  /**
+   * The next renewal one refresh period after the last one was sent; after a
+   * failure (its timeout already waited, see leaseCommandTimeoutMs) a short
+   * pause, so the retry comes well inside the TTL.
+   */
+  private scheduleRenewal(delayMs: number): void {
     if (!this.running) return;
-    this.timer = setTimeout(() => {
+    this.renewTimer = setTimeout(() => {
+      const sentAt = Date.now();
+      this.renewInFlight = this.renew();
+      void this.renewInFlight.then((outcome) => {
+        this.renewInFlight = undefined;
+        const retryMs = Math.min(100, Math.ceil(this.options.refreshMs / 4));
+        this.scheduleRenewal(outcome === 'failed' ? retryMs : Math.max(0, sentAt + this.options.refreshMs - Date.now()));
+      });
+    }, delayMs);
+  }
+
+  /** Fixed-rate schedule; a slow check delays the next one instead of overlapping it. */
+  private scheduleMaintenance(delayMs: number): void {
+    if (!this.running) return;
+    this.maintenanceTimer = setTimeout(() => {
       const startedAt = Date.now();
-      this.tickInFlight = this.tick().finally(() => {
-        this.tickInFlight = undefined;
-        this.schedule(Math.max(0, this.options.refreshMs - (Date.now() - startedAt)));
+      this.maintenanceInFlight = this.maintain().finally(() => {
+        this.maintenanceInFlight = undefined;
+        this.scheduleMaintenance(Math.max(0, this.options.refreshMs - (Date.now() - startedAt)));
       });
     }, delayMs);
   }

@@ -106,6 +106,27 @@ describe('NodeReaper (real Redis)', () => {
     expect(await redis.hlen(`${prefix}node:alive:clients`)).toBe(1);
   });
 
+  it('a live node whose commands connection is held up keeps its lease and is not reaped', async () => {
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    const seen = lostEvents(b);
+    a.connect();
+    a.lease.start();
+    b.lease.start();
+    // A backlog on a's commands connection, Redis and both event loops free: BLPOP holds that
+    // connection for 2.5 s (TTL 1.5 s) and every write behind it waits. Only a renewal that does
+    // not share this FIFO keeps the lease.
+    const commands = a.connection.commands;
+    commands.blpop(`${prefix}never`, 2.5).catch(() => undefined); // its client-side timeout (1 s) does not free the connection
+    commands.hset(`${prefix}junk`, 'f', '1').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+
+    expect(await redis.exists(`${prefix}junk`)).toBe(0); // the write behind it has not run yet
+    expect(seen).toEqual([]);
+    expect(await redis.pttl(`${prefix}node:a:lease`)).toBeGreaterThan(0);
+    expect(await redis.sismember(`${prefix}nodes`, 'a')).toBe(1);
+    expect(await redis.hlen(`${prefix}node:a:clients`)).toBe(1);
+  });
+
   it('a listener that throws does not stop the other node_lost events', async () => {
     const s1 = await start('s1');
     let calls = 0;

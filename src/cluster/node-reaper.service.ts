@@ -50,7 +50,7 @@ export class NodeReaper {
 
   /** Other registered nodes without a lease. */
   async deadNodes(): Promise<string[]> {
-    const redis = this.connection.commands;
+    const redis = this.connection.lease;
     const others = (await redis.smembers(this.keys.nodes)).filter((node) => node !== this.options.nodeId);
     if (others.length === 0) return [];
     const pipeline = redis.pipeline();
@@ -72,7 +72,7 @@ export class NodeReaper {
   /** Takes the node's lock and reaps it; undefined if another survivor has the lock or the node is back. */
   async reap(node: string): Promise<ReapedNode | undefined> {
     if (node === this.options.nodeId) return undefined;
-    const redis = this.connection.commands;
+    const redis = this.connection.lease;
     const locked = await redis.set(this.keys.reapLock(node), this.options.nodeId, 'PX', this.options.nodeTtlMs, 'NX');
     if (locked !== 'OK') return undefined;
     const reply = await redis.eval(

@@ -233,6 +233,30 @@ describe('ClientRegistryService (real sockets)', () => {
       expect(duplicate).not.toHaveBeenCalled();
     });
 
+    it('attachResource: one shared object on every client, its disposer given the record; a gone client disposes at once', async () => {
+      const a = await loop.connect();
+      const b = await loop.connect();
+      const first = registry.register(a.socket, a.request);
+      const second = registry.register(b.socket, b.request);
+      const dispose = jest.fn();
+      const shared = { name: 'shared', dispose };
+      expect(registry.attachResource(first, shared)).toBe(true);
+      expect(registry.attachResource(second, shared)).toBe(true);
+      expect(() => registry.attachResource(first, shared)).toThrow('resource "shared" is already attached');
+      registry.attach(first.id, 'own', () => undefined);
+      const taken = registry.takeResources(first);
+      expect(taken.map((r) => r.name)).toEqual(['own', 'shared']);
+      expect(taken[1]).toBe(shared);
+      expect(registry.takeResources(second)[0]).toBe(shared);
+
+      registry.unregister(second.id);
+      expect(registry.attachResource(second, shared)).toBe(false);
+      await tick();
+      expect(dispose).toHaveBeenCalledTimes(1);
+      expect(dispose).toHaveBeenCalledWith(undefined, second);
+      expect(second.resources).toBeUndefined();
+    });
+
     it('allows the same name on different clients', async () => {
       const a = await loop.connect();
       const b = await loop.connect();

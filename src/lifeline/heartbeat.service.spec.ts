@@ -153,6 +153,30 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(silent.client.pings).toBe(1);
   });
 
+  it('reaps at most 32 clients per turn (their cleanups run in that turn) and the rest in the next turns', async () => {
+    const silent = [];
+    for (let i = 0; i < 40; i++) silent.push(await join({ autoPong: false }));
+    expect(await heartbeat.sweep()).toMatchObject({ pinged: 40 });
+    cancelScheduledDeadlinePass();
+    await sleep(TIMEOUT_MS + 20);
+
+    // A long slice, so the per-turn cap is what stops the batch (not the 1 ms clock on a busy machine).
+    const options = heartbeat['options'] as { sweepSliceMs: number };
+    const sliceMs = options.sweepSliceMs;
+    options.sweepSliceMs = 60_000;
+    try {
+      expect(heartbeat.checkDeadlines()).toBe(32);
+    } finally {
+      options.sweepSliceMs = sliceMs;
+    }
+    // Not a timer: the next batch goes on at the next turn, after its input.
+    expect(scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)).toBe(false);
+    expect(heartbeat['nextJudgement']).toBeDefined();
+    await waitFor(() => reaped.length === 40, 'the other 8 reaped at the next turn', 2000);
+    expect(reaped.map((e) => e.clientId)).toEqual(silent.map((c) => c.record.id));
+    expect(heartbeat['nextJudgement']).toBeUndefined();
+  });
+
   it('the deadline timer armed by the first ping reaps the silent client on its own, at ping + timeout', async () => {
     const silent = await join({ autoPong: false });
     await heartbeat.sweep();
@@ -252,17 +276,21 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(registry.size).toBe(1);
   });
 
-  it('keeps sweeping when ping() throws for one client, and counts one failure', async () => {
+  it('keeps sweeping when the ping throws for one client, and counts one failure', async () => {
     const broken = await join();
     const second = await join();
     const third = await join();
-    const failingPing = jest.spyOn(broken.socket, 'ping').mockImplementation(() => {
+    // The ping is one write of the prebuilt frame to the TCP socket (ws-ping.ts), or ws's ping() as a fallback.
+    const explode = () => {
       throw new Error('ping exploded');
-    });
+    };
+    const tcp = (broken.socket as unknown as { _socket: { write: () => boolean } })._socket;
+    const failingWrite = jest.spyOn(tcp, 'write').mockImplementation(explode);
+    const failingPing = jest.spyOn(broken.socket, 'ping').mockImplementation(explode);
 
     const swept = await heartbeat.sweep();
 
-    expect(failingPing).toHaveBeenCalledTimes(1);
+    expect(failingWrite.mock.calls.length + failingPing.mock.calls.length).toBe(1);
     expect(swept).toMatchObject({ clients: 3, pinged: 2, failures: 1 });
     expect(heartbeat.stats.failures).toBe(1);
     expect(heartbeat.stats.pings).toBe(2);

@@ -14,6 +14,7 @@ import { OutstandingPings } from './outstanding-pings';
 import { type ClientReapedEvent, LifelineEvents, type RateLimitedEvent, type SweepEvent } from './lifeline.events';
 import { BackpressureService } from './limits/backpressure.service';
 import { takeToken } from './limits/rate-limit';
+import { pingFrame, sendPing as writePing } from './ws-ping';
 import { isLogEnabled } from './log-level';
 import { LifelineLogger } from './log-entry';
 
@@ -22,6 +23,16 @@ const PING_TOKEN_BYTES = 8;
 
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
+
+/**
+ * At most this many reaps per turn of the event loop. A reap's own code is
+ * quick, but the cleanup it starts (disconnect handlers, the emitted event's
+ * listeners, presence, terminate) runs as microtasks when the slice returns:
+ * outside the slice's clock, in the same turn. Unbounded, a mass of clients
+ * timing out together (a network cut, a stalled load balancer) made one turn
+ * of tens of milliseconds.
+ */
+const REAPS_PER_TURN = 32;
 
 interface SweepTotals {
   clients: number;
@@ -89,6 +100,8 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   };
   /** This sweep's ping payload; a fresh random one per sweep, so an old or guessed pong matches nothing. */
   private pingToken = randomBytes(PING_TOKEN_BYTES);
+  /** The whole ping frame carrying pingToken, built once per sweep and written as is to every client. */
+  private pingFrame = pingFrame(this.pingToken);
 
   /** Listeners shared by all sockets (no closure per client). */
   private readonly onPong: (this: WebSocket, data: Buffer) => void;
@@ -104,8 +117,11 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     setImmediate(this.judgeDeadlines);
   };
   private readonly judgeDeadlines = (): void => {
+    this.nextJudgement = undefined;
     this.checkDeadlines();
   };
+  /** The judgement scheduled for the next turn when a batch of reaps or a slice ran out. */
+  private nextJudgement: NodeJS.Immediate | undefined;
 
   constructor(
     @Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions,
@@ -186,6 +202,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     let totals: SweepTotals;
     try {
       this.pingToken = randomBytes(PING_TOKEN_BYTES);
+      this.pingFrame = pingFrame(this.pingToken);
       totals = await this.pingAll();
     } finally {
       this.sweeping = false;
@@ -234,6 +251,10 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         nextCheckInMs = Math.ceil(timeoutMs - waited) + 1;
         break;
       }
+      if (reaped === REAPS_PER_TURN) {
+        nextCheckInMs = 0;
+        break;
+      }
       this.outstanding.shift();
       try {
         this.reap(record, 'heartbeat_timeout', waited);
@@ -246,12 +267,25 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     return reaped;
   }
 
+  /**
+   * Arms the deadline timer; 0 means "go on at the next turn" (a slice or a
+   * batch of reaps is over while deadlines are still due): straight to the
+   * check phase, after that turn's input, without a 1 ms timer in between.
+   */
   private armDeadline(delayMs: number): void {
     this.disarmDeadline();
+    if (delayMs === 0) {
+      this.nextJudgement = setImmediate(this.judgeDeadlines);
+      return;
+    }
     this.scheduler.addTimeout(HEARTBEAT_DEADLINE_NAME, setTimeout(this.onDeadline, delayMs));
   }
 
   private disarmDeadline(): void {
+    if (this.nextJudgement !== undefined) {
+      clearImmediate(this.nextJudgement);
+      this.nextJudgement = undefined;
+    }
     if (this.scheduler.doesExist('timeout', HEARTBEAT_DEADLINE_NAME)) {
       this.scheduler.deleteTimeout(HEARTBEAT_DEADLINE_NAME);
     }
@@ -261,12 +295,16 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const totals: SweepTotals = { clients: 0, pinged: 0, reaped: 0, failures: 0, longestSliceMs: 0 };
     let sliceStart = performance.now();
     // A live Map iterator: clients removed meanwhile are skipped, none copied.
+    let reapedBefore = 0;
     for (const record of this.registry.values()) {
       totals.clients++;
       this.visit(record, totals);
-      if (totals.clients % CLOCK_CHECK_EVERY === 0) {
+      // A stale socket's cleanup runs after the slice, in the same turn: bounded like the judge's reaps.
+      const reapLimit = totals.reaped - reapedBefore >= REAPS_PER_TURN;
+      if (reapLimit || totals.clients % CLOCK_CHECK_EVERY === 0) {
         const elapsed = performance.now() - sliceStart;
-        if (elapsed >= this.options.sweepSliceMs) {
+        if (reapLimit || elapsed >= this.options.sweepSliceMs) {
+          reapedBefore = totals.reaped;
           if (elapsed > totals.longestSliceMs) totals.longestSliceMs = elapsed;
           await yieldToEventLoop();
           if (this.stopped) break;
@@ -307,7 +345,9 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
-   * Pings without a write callback: given one, Node's stream schedules a
+   * One write of the sweep's prebuilt frame (see ws-ping.ts: ws's own ping
+   * is a corked two-buffer writev and about half of an idle server's
+   * garbage), and no write callback: given one, Node's stream schedules a
    * nextTick and allocates an object for every write, 20k per sweep. ws
    * refuses (and would report through that callback) a ping to a socket that
    * is not OPEN; the same condition, checked at the moment of the ping, is
@@ -321,7 +361,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       });
       return false;
     }
-    socket.ping(this.pingToken);
+    writePing(socket, this.pingFrame, this.pingToken);
     return true;
   }
 

@@ -168,7 +168,7 @@ export class CleanupPipeline {
     if (index < resources.length) {
       const resource = resources[index];
       // The disposer learns why the client left (presence reports it with the offline event).
-      return new LifecycleCall('disconnect', record.id, reason, 'release', resource.name, () => resource.dispose(reason));
+      return new LifecycleCall('disconnect', record.id, reason, 'release', resource.name, () => resource.dispose(reason, record));
     }
     if (index === resources.length) {
       return new LifecycleCall('disconnect', record.id, reason, 'emit', undefined, () => {

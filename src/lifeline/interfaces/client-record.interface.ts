@@ -9,9 +9,14 @@ import type { DisconnectReason } from './disconnect-reason';
  */
 export type Disposer = (reason?: DisconnectReason) => void | Promise<void>;
 
+/**
+ * A resource tied to a client. The cleanup pipeline (and attachResource, for
+ * a client already gone) passes the client's record too, so a service can
+ * attach one object of its own to every client instead of a closure per client.
+ */
 export interface ClientResource {
   readonly name: string;
-  readonly dispose: Disposer;
+  readonly dispose: (reason?: DisconnectReason, record?: ClientRecord) => void | Promise<void>;
 }
 
 /**

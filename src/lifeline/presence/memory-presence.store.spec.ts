@@ -45,6 +45,32 @@ describe('MemoryPresenceStore', () => {
     expect(store.sizes).toEqual({ scopes: 0, members: 0, graces: 0 });
   });
 
+  it('counts connections exactly from one to several and back (a lone one is kept without a Set)', async () => {
+    const connections = async () => (await store.member(USER_SCOPE, 'u:a'))?.nodes.local ?? 0;
+    await connect('u:a', 'c1');
+    await connect('u:a', 'c1'); // the same connection twice is one
+    expect(await connections()).toBe(1);
+    await disconnect('u:a', 'other'); // never there: no change
+    expect(await connections()).toBe(1);
+    await connect('u:a', 'c2');
+    await connect('u:a', 'c3');
+    expect(await connections()).toBe(3);
+    await disconnect('u:a', 'c1');
+    await disconnect('u:a', 'c1');
+    expect(await connections()).toBe(2);
+    await disconnect('u:a', 'c2');
+    await disconnect('u:a', 'c3');
+    expect(await connections()).toBe(0);
+    expect(store.sizes.graces).toBe(1);
+    await disconnect('u:a', 'c3');
+    await disconnect('u:a', '');
+    expect(store.sizes.graces).toBe(1);
+    await connect('u:a', 'c4'); // back within the grace
+    expect(await connections()).toBe(1);
+    now += GRACE;
+    expect(await store.tick()).toEqual([]);
+  });
+
   it('coming back within the grace is no transition; the stale grace entry is skipped', async () => {
     await connect('u:a', 'c1');
     await disconnect('u:a', 'c1');

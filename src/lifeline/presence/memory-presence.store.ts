@@ -10,8 +10,12 @@ import { USER_SCOPE } from './presence.constants';
 
 interface MemberState {
   since: number;
-  /** Connection ids in the scope (one process: no node to record). */
-  clients: Set<string>;
+  /**
+   * Connection ids in the scope (one process: no node to record): the id
+   * itself while there is one (most members: no Set of ~200 B each), a Set
+   * from the second on, '' when none is left.
+   */
+  clients: string | Set<string>;
   /** Epoch ms the grace ends; NaN while the member has a connection. */
   leavingAt: number;
   reason: string;
@@ -64,7 +68,7 @@ export class MemoryPresenceStore implements PresenceStore {
     while (this.graceHead < this.graces.length && this.graces[this.graceHead].at <= now) {
       const { scope, member, at } = this.graces[this.graceHead++];
       const state = this.scopes.get(scope)?.get(member);
-      if (state && state.leavingAt === at && state.clients.size === 0) this.gone(scope, member, state, now, transitions);
+      if (state && state.leavingAt === at && clientCount(state) === 0) this.gone(scope, member, state, now, transitions);
     }
     if (this.graceHead === this.graces.length) {
       this.graces = [];
@@ -107,7 +111,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return {
       member,
       since: state.since,
-      nodes: state.clients.size > 0 ? { [MEMORY_NODE_ID]: state.clients.size } : {},
+      nodes: clientCount(state) > 0 ? { [MEMORY_NODE_ID]: clientCount(state) } : {},
       leavingAt: Number.isNaN(state.leavingAt) ? undefined : state.leavingAt,
     };
   }
@@ -120,7 +124,7 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     let state = scope.get(op.member);
     if (!state) {
-      state = { since: now, clients: new Set(), leavingAt: Number.NaN, reason: '' };
+      state = { since: now, clients: '', leavingAt: Number.NaN, reason: '' };
       scope.set(op.member, state);
       if (op.scope === USER_SCOPE) transitions.push({ to: 'online', member: op.member, since: now, at: now });
       else this.host?.onTopicChange({ topic: op.scope, join: true, member: op.member, since: now });
@@ -128,12 +132,12 @@ export class MemoryPresenceStore implements PresenceStore {
       // Back within the grace: no transition; the queued grace goes stale.
       state.leavingAt = Number.NaN;
     }
-    state.clients.add(op.clientId);
+    addClient(state, op.clientId);
   }
 
   private remove(op: PresenceOp, now: number, transitions: UserTransition[]): void {
     const state = this.scopes.get(op.scope)?.get(op.member);
-    if (!state?.clients.delete(op.clientId) || state.clients.size > 0) return;
+    if (!state || !deleteClient(state, op.clientId) || clientCount(state) > 0) return;
     state.reason = op.reason ?? 'client_close';
     if (op.immediate) {
       this.gone(op.scope, op.member, state, now, transitions);
@@ -153,4 +157,24 @@ export class MemoryPresenceStore implements PresenceStore {
       this.host?.onTopicChange({ topic: scope, join: false, member, since: state.since });
     }
   }
+}
+
+function clientCount(state: MemberState): number {
+  return typeof state.clients === 'string' ? (state.clients === '' ? 0 : 1) : state.clients.size;
+}
+
+function addClient(state: MemberState, clientId: string): void {
+  const { clients } = state;
+  if (clients === '' || clients === clientId) state.clients = clientId;
+  else if (typeof clients === 'string') state.clients = new Set([clients, clientId]);
+  else clients.add(clientId);
+}
+
+/** False if the client was not there. */
+function deleteClient(state: MemberState, clientId: string): boolean {
+  const { clients } = state;
+  if (typeof clients !== 'string') return clients.delete(clientId);
+  if (clients !== clientId || clientId === '') return false;
+  state.clients = '';
+  return true;
 }

@@ -9,7 +9,7 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
-import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { DisconnectReason } from '../interfaces/disconnect-reason';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { type ClientConnectedEvent, LifelineEvents } from '../lifeline.events';
@@ -45,6 +45,7 @@ import {
   USER_SCOPE,
   userKey,
 } from './presence.constants';
+import { DeadlineFifo } from '../deadline-fifo';
 import { LifelineLogger } from '../log-entry';
 
 /** What this node knows of one of its connections. */
@@ -55,8 +56,8 @@ interface LocalConnection {
    * so become that session's member (see settle()).
    */
   member: string | undefined;
-  /** Topics the connection subscribed to with `presence: true`. */
-  topics: Set<string>;
+  /** Topics the connection subscribed to with `presence: true`; created on the first (most never do). */
+  topics: Set<string> | undefined;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -115,14 +116,16 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * tick settles them, no timer per connection. Entries of connections that
    * joined or left meanwhile are skipped.
    */
-  private unsettledIds: string[] = [];
-  /** Parallel to unsettledIds (two flat arrays, no object per connection). */
-  private unsettledAt: number[] = [];
-  private unsettledHead = 0;
+  private unsettled = new DeadlineFifo();
   /** Anonymous connections whose `resume` is being answered: the window does not settle them. */
   private readonly resuming = new Set<string>();
   /** Diff frames sent by this node. */
   diffFrames = 0;
+  /** One resource object for every connection (its disposer gets the record): no closure per connection. */
+  private readonly resource: ClientResource = {
+    name: USER_PRESENCE_RESOURCE,
+    dispose: (reason, record) => record && this.release(record.id, reason ?? 'client_close'),
+  };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
@@ -176,9 +179,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
-    this.unsettledIds = [];
-    this.unsettledAt = [];
-    this.unsettledHead = 0;
+    this.unsettled = new DeadlineFifo();
     this.resuming.clear();
   }
 
@@ -195,15 +196,12 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     const record = this.registry.get(clientId);
     if (!record) return;
     const waits = record.userId === undefined && this.resumeWindowMs > 0;
-    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: new Set() };
+    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: undefined };
     this.local.set(clientId, entry);
-    const attached = this.registry.attach(clientId, USER_PRESENCE_RESOURCE, (reason?: DisconnectReason) =>
-      this.release(clientId, reason ?? 'client_close'),
-    );
+    const attached = this.registry.attachResource(record, this.resource);
     if (!attached) return;
     if (waits) {
-      this.unsettledIds.push(clientId);
-      this.unsettledAt.push(Date.now() + this.resumeWindowMs);
+      this.unsettled.push(clientId, Date.now() + this.resumeWindowMs);
     }
     else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
   }
@@ -230,7 +228,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     if (old === member) return;
     if (old === undefined) return this.settle(record.id, entry, member);
     entry.member = member;
-    const scopes = [USER_SCOPE, ...entry.topics];
+    const scopes = [USER_SCOPE, ...(entry.topics ?? [])];
     const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
     for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
     // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
@@ -256,6 +254,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
       this.watchers.set(topic, set);
     }
     set.add(record);
+    entry.topics ??= new Set();
     if (!entry.topics.has(topic)) {
       entry.topics.add(topic);
       try {
@@ -276,7 +275,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
   async unwatch(record: ClientRecord, topic: string): Promise<void> {
     const entry = this.local.get(record.id);
-    if (!entry?.topics.delete(topic)) return;
+    if (!entry?.topics?.delete(topic)) return;
     this.unwatchLocal(record, topic);
     if (entry.member === undefined) return;
     await this.applyOps([
@@ -295,11 +294,11 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     this.local.delete(clientId);
     this.resuming.delete(clientId);
     const member = entry.member;
-    for (const topic of entry.topics) this.unwatchLocal(entry.record, topic);
+    for (const topic of entry.topics ?? []) this.unwatchLocal(entry.record, topic);
     // Never joined (left within its window): nothing to leave.
     if (member === undefined) return;
     const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member, clientId, reason }];
-    for (const topic of entry.topics) ops.push({ add: false, scope: topic, member, clientId, reason });
+    for (const topic of entry.topics ?? []) ops.push({ add: false, scope: topic, member, clientId, reason });
     this.emitTransitions(await this.store.apply(ops));
   }
 
@@ -338,7 +337,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   } {
     return {
       connections: this.local.size,
-      unsettled: this.unsettledIds.length - this.unsettledHead + this.resuming.size,
+      unsettled: this.unsettled.length + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
       pendingTopics: this.pending.size,
@@ -350,7 +349,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   *localEntries(): Iterable<LocalPresenceEntry> {
     for (const [clientId, entry] of this.local) {
       if (entry.member === undefined) continue;
-      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...entry.topics] };
+      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...(entry.topics ?? [])] };
     }
   }
 
@@ -397,23 +396,12 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
   /** Anonymous connections whose window ended without a resume join as themselves. */
   private settleDue(): void {
-    const now = Date.now();
-    while (this.unsettledHead < this.unsettledIds.length && this.unsettledAt[this.unsettledHead] <= now) {
-      const clientId = this.unsettledIds[this.unsettledHead++];
+    this.unsettled.drain(Date.now(), (clientId) => {
       const entry = this.local.get(clientId);
       if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
         void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
       }
-    }
-    if (this.unsettledHead === this.unsettledIds.length) {
-      this.unsettledIds = [];
-      this.unsettledAt = [];
-      this.unsettledHead = 0;
-    } else if (this.unsettledHead >= 1024 && this.unsettledHead * 2 >= this.unsettledIds.length) {
-      this.unsettledIds = this.unsettledIds.slice(this.unsettledHead);
-      this.unsettledAt = this.unsettledAt.slice(this.unsettledHead);
-      this.unsettledHead = 0;
-    }
+    });
   }
 
   /** The connection joins the user level as `member` (its topics follow through watch()). */

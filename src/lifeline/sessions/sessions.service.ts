@@ -3,7 +3,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { CleanupPipeline } from '../cleanup/cleanup.pipeline';
 import { ClientRegistryService } from '../client-registry.service';
 import { LIFELINE_OPTIONS } from '../constants';
-import type { ClientRecord } from '../interfaces/client-record.interface';
+import type { ClientRecord, ClientResource } from '../interfaces/client-record.interface';
 import type { ResolvedLifelineOptions } from '../interfaces/lifeline-options.interface';
 import { LifelineEvents, type TopicSubscriptionEvent } from '../lifeline.events';
 import type { PresenceWatchedEvent } from '../presence/interfaces/presence.interface';
@@ -37,6 +37,8 @@ export class SessionsService implements OnApplicationShutdown {
   /** Publishes with an id under way, by session and id: a second copy waits for the first. */
   private readonly inflight = new Map<string, Promise<PublishedId>>();
   private lastStoreWarning = 0;
+  /** One resource object for every connection (its disposer gets the record): no closure per connection. */
+  private readonly resource: ClientResource = { name: SESSION_RESOURCE, dispose: (_reason, record) => record && this.release(record) };
 
   constructor(
     @Inject(LIFELINE_OPTIONS) options: ResolvedLifelineOptions,
@@ -81,7 +83,7 @@ export class SessionsService implements OnApplicationShutdown {
     this.sessionStore
       .create({ id, tokenHash: hashToken(token), userId: record.userId, owner: record.id })
       .catch((err: unknown) => this.storeFailed('create', err));
-    this.registry.attach(record.id, SESSION_RESOURCE, this.release.bind(this, record));
+    this.registry.attachResource(record, this.resource);
     return `{"id":${JSON.stringify(id)},"token":${JSON.stringify(token)},"ttlMs":${this.ttlMs}}`;
   }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { verify, type JwtPayload } from 'jsonwebtoken';
 import type { AuthOptions } from '../interfaces/lifeline-options.interface';
@@ -41,6 +41,17 @@ export function tokenDigests(tokens: readonly string[]): Buffer[] {
   return tokens.map(digest);
 }
 
+/**
+ * The HS256 secret as a KeyObject, made once per secret: given a string,
+ * jsonwebtoken first tries it as a public key and builds the secret key from
+ * it after that throws, on every verify (~0.4 ms of a ~0.8 ms JWT handshake).
+ */
+let secretKey: { secret: string; key: KeyObject } | undefined;
+function keyOf(secret: string): KeyObject {
+  if (secretKey?.secret !== secret) secretKey = { secret, key: createSecretKey(Buffer.from(secret)) };
+  return secretKey.key;
+}
+
 /** Checks a request against the auth mode. Messages never contain the token. */
 export function authenticate(request: IncomingMessage, auth: AuthOptions, digests: readonly Buffer[]): AuthResult {
   if (auth.mode === 'none') return { ok: true, userId: undefined };
@@ -50,7 +61,7 @@ export function authenticate(request: IncomingMessage, auth: AuthOptions, digest
     return matchesAnyToken(token, digests) ? { ok: true, userId: undefined } : { ok: false, message: 'invalid token' };
   }
   try {
-    const claims = verify(token, auth.secret, {
+    const claims = verify(token, keyOf(auth.secret), {
       algorithms: ['HS256'],
       ...(auth.audience !== undefined && { audience: auth.audience }),
       ...(auth.issuer !== undefined && { issuer: auth.issuer }),
