@@ -46,7 +46,13 @@ describe('status page (headless Chromium)', () => {
 
   /** Waits until the element's text satisfies the predicate (the page updates once a second). */
   async function waitForText(page: Page, selector: string, want: (text: string) => boolean, what: string, timeoutMs = 6000) {
-    await waitFor(async () => want((await text(page, selector)) ?? ''), `${what} (${selector})`, timeoutMs, 100);
+    let last: string | null = null;
+    try {
+      await waitFor(async () => want((last = await text(page, selector)) ?? ''), `${what} (${selector})`, timeoutMs, 100);
+    } catch (err) {
+      // Say what the page showed instead: a count one short and a missing row are different bugs.
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; last text: ${JSON.stringify(last)}`, { cause: err });
+    }
   }
 
   async function openPage(viewport = { width: 1366, height: 900 }): Promise<Page> {
