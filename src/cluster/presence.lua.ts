@@ -24,7 +24,7 @@
  */
 export const PRESENCE_LUA = `
 local prefix, node, grace, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local t = redis.call('TIME')
+local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nodesKey = prefix .. 'presence:nodes'
 local leavingKey = prefix .. 'presence:leaving'
@@ -138,7 +138,7 @@ elseif mode == 'reap' then
     remove(scope, entries[i + 1], client, 'node_lost', false)
   end
 elseif mode == 'expire' then
-  local due = redis.call('ZRANGEBYSCORE', leavingKey, '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
+  local due = redis.call('ZRANGEBYSCORE', leavingKey, '-inf', now, "LIMIT", 0, tonumber(ARGV[5]))
   out[1] = #due
   for _, entry in ipairs(due) do
     redis.call('ZREM', leavingKey, entry)

@@ -29,7 +29,7 @@ if f[1] ~= ARGV[1] and f[2] ~= ARGV[1] then return {'unknown_session'} end
 local holder = f[4] or ''
 local node = f[5] or ''
 if holder == '' then
-  local t = redis.call('TIME')
+  local t = redis.call("TIME")
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if f[6] and f[6] ~= '' and tonumber(f[6]) <= now then return {'expired'} end
 end
@@ -58,7 +58,7 @@ return out
  */
 export const RELEASE_LUA = `
 if redis.call('HGET', KEYS[1], 'c') ~= ARGV[1] then return 0 end
-local t = redis.call('TIME')
+local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'c', '', 'n', '', 'x', now + tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -72,7 +72,7 @@ return 1
  *   KEYS[1] the node's sessions set  ARGV[1] node  ARGV[2] prefix  ARGV[3] TTL ms  ARGV[4] key lifetime ms
  */
 export const EXPIRE_NODE_LUA = `
-local t = redis.call('TIME')
+local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do

@@ -38,7 +38,7 @@ local offset = redis.call('HINCRBY', KEYS[1], 's', 1)
 local frame = ARGV[2] .. epoch .. '","offset":' .. offset .. '}}'
 local size = tonumber(ARGV[3])
 if size > 0 then
-  local t = redis.call('TIME')
+  local t = redis.call("TIME")
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('XADD', KEYS[2], 'MAXLEN', size, offset .. '-0', 't', now, 'f', frame)
   local cutoff = now - tonumber(ARGV[4])
@@ -90,7 +90,7 @@ if missed == 0 then return {'ok', f[1], last} end
 if missed > tonumber(ARGV[3]) then return {'too_many', f[1], last} end
 local entries = redis.call('XRANGE', KEYS[2], (after + 1) .. '-0', last .. '-0', 'COUNT', missed)
 if #entries ~= missed or entries[1][1] ~= (after + 1) .. '-0' then return {'trimmed', f[1], last} end
-local t = redis.call('TIME')
+local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if tonumber(entries[1][2][2]) < now - tonumber(ARGV[4]) then return {'trimmed', f[1], last} end
 local out = {'ok', f[1], last}
