@@ -18,13 +18,14 @@
  * Peaks are the most in any one-second window (10 ms steps).
  */
 const { spawn, execFileSync } = require('node:child_process');
-const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { mkdirSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { WebSocket } = require('ws');
 
 const ROOT = path.resolve(__dirname, '..');
 const { LifelineClient } = require(path.join(ROOT, 'client', 'dist', 'cjs', 'index.cjs'));
+const { replaceSection } = require('./lib/harness');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -196,7 +197,6 @@ async function run(mode, port) {
   ].join('\n');
   console.log(table);
   const section = [
-    DOC_START,
     '## Client SDK: reconnect storm',
     '',
     `\`node bench/client-storm.js\` (${out.date.slice(0, 16).replace('T', ' ')} UTC, Node ${out.node}, ${out.cpus} CPUs shared with other work): ` +
@@ -207,16 +207,9 @@ async function run(mode, port) {
     '',
     table,
     '',
-    DOC_END,
+    '',
   ].join('\n');
-  const docPath = path.join(ROOT, 'BENCHMARKS.md');
-  const doc = readFileSync(docPath, 'utf8');
-  const start = doc.indexOf(DOC_START);
-  const end = doc.indexOf(DOC_END);
-  writeFileSync(
-    docPath,
-    start >= 0 && end > start ? doc.slice(0, start) + section + doc.slice(end + DOC_END.length) : `${doc.trimEnd()}\n\n${section}\n`,
-  );
+  replaceSection(path.join(ROOT, 'BENCHMARKS.md'), DOC_START, DOC_END, section);
   process.exit(0);
 })().catch((err) => {
   console.error(err);

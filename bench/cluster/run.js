@@ -44,7 +44,7 @@ const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { Redis } = require('ioredis');
 const { WebSocket } = require('ws');
-const { killAll, procCpuMs, withTimeout } = require('../lib/harness');
+const { killAll, parseArgs, procCpuMs, replaceSection, withTimeout } = require('../lib/harness');
 const { ClusterNodes, clusterView, deleteKeys, forkLoadgen, metric, sourceAddresses, usedMemory } = require('../lib/cluster-nodes');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -54,12 +54,7 @@ const DOC = path.join(ROOT, 'BENCHMARKS.md');
 const START = '<!-- cluster:start -->';
 const END = '<!-- cluster:end -->';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
-);
+const args = parseArgs();
 const NODE_COUNT = Number(args.nodes ?? 3);
 const KILLS = Number(args.kills ?? 5);
 const TTL_MS = Number(args.ttl ?? 10_000);
@@ -583,16 +578,7 @@ send every message to every client (one \`PUBLISH\` per message, each node deliv
 
 function writeDoc(runs) {
   const results = runs.map((file) => JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, file), 'utf8')));
-  const block = `${START}\n${section(results)}${END}`;
-  let doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
-  const start = doc.indexOf(START);
-  const end = doc.indexOf(END);
-  if (start >= 0 && end > start) {
-    doc = doc.slice(0, start) + block + doc.slice(end + END.length);
-  } else {
-    doc = `${doc.replace(/\s*$/, '')}${doc.trim() ? '\n\n' : ''}${block}\n`;
-  }
-  fs.writeFileSync(DOC, doc);
+  replaceSection(DOC, START, END, section(results));
 }
 
 if (args.report) {

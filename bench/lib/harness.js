@@ -324,6 +324,33 @@ class LoadGen {
   }
 }
 
+/** A bench script's options: `--key=value`, and a bare `--flag` as true. */
+function parseArgs(argv = process.argv.slice(2)) {
+  return Object.fromEntries(
+    argv.map((a) => {
+      const [k, v] = a.replace(/^--/, '').split('=');
+      return [k, v ?? true];
+    }),
+  );
+}
+
+/**
+ * Writes `body` between the `start` and `end` markers of a Markdown file,
+ * keeping everything else; without the markers yet, the block is appended.
+ */
+function replaceSection(file, start, end, body) {
+  const fs = require('node:fs');
+  const block = `${start}\n${body}${end}`;
+  const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  const next =
+    from >= 0 && to > from
+      ? doc.slice(0, from) + block + doc.slice(to + end.length)
+      : `${doc.replace(/\s*$/, '')}${doc.trim() ? '\n\n' : ''}${block}\n`;
+  fs.writeFileSync(file, next);
+}
+
 /** Tracks a child started elsewhere (bench/lib/cluster-nodes.js) so every exit path kills it too. */
 function track(child) {
   children.add(child);
@@ -333,6 +360,8 @@ function track(child) {
 
 module.exports = {
   Rpc,
+  parseArgs,
+  replaceSection,
   freePort,
   procCpuMs,
   track,

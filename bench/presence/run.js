@@ -30,7 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { Redis } = require('ioredis');
-const { killAll, withTimeout } = require('../lib/harness');
+const { killAll, parseArgs, replaceSection, withTimeout } = require('../lib/harness');
 const { ClusterNodes, deleteKeys, forkLoadgen, metric, sourceAddresses } = require('../lib/cluster-nodes');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -38,12 +38,7 @@ const RESULTS = path.join(ROOT, 'bench', 'results', 'presence-latest.json');
 const DOC = path.join(ROOT, 'BENCHMARKS.md');
 const START = '<!-- presence:start -->';
 const END = '<!-- presence:end -->';
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? true];
-  }),
-);
+const args = parseArgs();
 const MEMBERS = Number(args.members ?? 10_000);
 const STORM = Number(args.storm ?? 1000);
 const MUTED = Number(args.muted ?? 100);
@@ -306,12 +301,7 @@ to one interval after the connect, hence the spread below the bound).
 }
 
 function writeDoc(result) {
-  const block = `${START}\n${section(result)}${END}`;
-  let doc = fs.readFileSync(DOC, 'utf8');
-  const start = doc.indexOf(START);
-  const end = doc.indexOf(END);
-  doc = start >= 0 && end > start ? doc.slice(0, start) + block + doc.slice(end + END.length) : `${doc.replace(/\s*$/, '')}\n\n${block}\n`;
-  fs.writeFileSync(DOC, doc);
+  replaceSection(DOC, START, END, section(result));
   log('BENCHMARKS.md: Presence section updated');
 }
 
