@@ -44,6 +44,7 @@ class ClusterNodes {
     if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
     installExitHooks();
     Object.assign(this, { prefix, redisUrl, idPrefix, env, logLevel, logsDir, onLine });
+    if (logsDir) fs.mkdirSync(logsDir, { recursive: true });
     this.seq = 0;
     /** Every node started, dead ones included (their log lines stay readable). */
     this.started = [];

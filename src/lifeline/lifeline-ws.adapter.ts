@@ -17,6 +17,7 @@ import { LifelineEvents, type RateLimitedEvent } from './lifeline.events';
 import { MessageHandlers, responsesOf } from './message-handlers';
 import { installUnboundHandlers, type UnboundHandlerSink, withUnboundHandlers } from './nest-seam/nest-seam';
 import { BackpressureService } from './limits/backpressure.service';
+import { FrameSlices } from './limits/frame-slices';
 import { takeToken } from './limits/rate-limit';
 import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
@@ -58,6 +59,14 @@ export class LifelineWsAdapter extends WsAdapter {
   private readonly keptAlive = new Map<Socket, { deadline: number; bytesRead: number }>();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new MessageHandlers();
+  /** Frames share the event loop in slices: a storm of them cannot hold timers for seconds. */
+  private readonly slices = new FrameSlices<WebSocket, RawData>(
+    (client, raw) => {
+      const record = this.lifecycle.clientOf(client);
+      if (record) this.handle(record, client, raw); // else: gone while it waited
+    },
+    (err) => this.logger.error(err),
+  );
   /** What may wait behind a client's frame in flight: a rate-limit burst, and 4 frames' worth of bytes. */
   private get frameQueueLimits(): FrameQueueLimits {
     return (this.queueLimits ??= { frames: this.options.rateLimit.burst, bytes: 4 * this.options.maxPayloadBytes });
@@ -317,7 +326,8 @@ export class LifelineWsAdapter extends WsAdapter {
       return;
     }
     // A queued frame (see FrameOrder below) was rate-counted when it arrived.
-    const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, performance.now());
+    const now = performance.now();
+    const rate = queued ? 'ok' : takeToken(record, this.options.rateLimit, now);
     if (rate !== 'ok') {
       const event: RateLimitedEvent = { clientId: record.id };
       this.events.emit(LifelineEvents.rateLimited, event);
@@ -335,6 +345,12 @@ export class LifelineWsAdapter extends WsAdapter {
       this.events.emit(LifelineEvents.rateLimited, { clientId: record.id } satisfies RateLimitedEvent);
       return this.reply(record, errorFrame('rate_limited', 'too many messages waiting for an earlier one; slow down'));
     }
+    // Over this turn's slice: it runs in a later turn, still this client's frame in flight.
+    if (this.slices.admit(client, raw, now)) this.handle(record, client, raw);
+  }
+
+  /** Runs a frame whose turn it is: parse, find its handler, send what it answers. */
+  private handle(record: ClientRecord, client: WebSocket, raw: RawData): void {
     let finished = false;
     const done = () => {
       if (finished) return;
