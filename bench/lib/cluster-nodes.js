@@ -39,11 +39,12 @@ class ClusterNodes {
    * @param {string} [o.logLevel] LOG_LEVEL (default warn: a connect is not logged)
    * @param {string} [o.logsDir] keep each node's stdout in logsDir/<id>.log
    * @param {(node: object, line: string) => void} [o.onLine] every stdout line
+   * @param {string} [o.main]    the build to run (default dist/main.js): A/B runs
    */
-  constructor({ prefix, redisUrl, idPrefix, env = {}, logLevel = 'warn', logsDir, onLine }) {
-    if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+  constructor({ prefix, redisUrl, idPrefix, env = {}, logLevel = 'warn', logsDir, onLine, main = MAIN }) {
+    if (!fs.existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first`);
     installExitHooks();
-    Object.assign(this, { prefix, redisUrl, idPrefix, env, logLevel, logsDir, onLine });
+    Object.assign(this, { prefix, redisUrl, idPrefix, env, logLevel, logsDir, onLine, main });
     if (logsDir) fs.mkdirSync(logsDir, { recursive: true });
     this.seq = 0;
     /** Every node started, dead ones included (their log lines stay readable). */
@@ -54,7 +55,7 @@ class ClusterNodes {
     const port = await freePort();
     const id = `${this.idPrefix}-${label}-${++this.seq}`;
     const child = track(
-      spawn(process.execPath, ['--expose-gc', '-r', path.join(BENCH, 'probe.js'), MAIN], {
+      spawn(process.execPath, ['--expose-gc', '-r', path.join(BENCH, 'probe.js'), this.main], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? '',
