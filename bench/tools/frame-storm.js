@@ -16,7 +16,8 @@
  * (`-r bench/tools/frame-storm.js`), times every turn of a 1 ms interval
  * timer and keeps each gap over --threshold ms with the GCs (over 5 ms) it
  * saw. Reports per build: storm time (first subscribe sent → last
- * `subscribed`), the longest gap, gaps over 100 ms, and the node's
+ * `subscribed`), the longest gap, gaps over 100 ms, the node's CPU per connect and per
+ * subscribe, and the node's
  * "Command timed out" log lines during the storm.
  */
 
@@ -96,20 +97,24 @@ async function main() {
         const lgs = [forkLoadgen(0), forkLoadgen(1)];
         const addresses = sourceAddresses(50);
         try {
+          const cpuAtStart = node.cpuMs();
           await Promise.all(
             lgs.map((lg, i) =>
               lg.call('connect', { url: node.url, count: clients / 2, addresses: addresses.slice(i * 25, i * 25 + 25), concurrency: 50, timeoutMs: 180_000 }),
             ),
           );
+          const connectCpuMs = node.cpuMs() - cpuAtStart;
           await sleep(3000); // two heartbeats: the connect's own work is over
           const read = () => JSON.parse(fs.readFileSync(file, 'utf8'));
           node.child.kill('SIGUSR2');
           await sleep(100);
           const from = read().now;
           const linesBefore = lines.length;
+          const cpuBeforeStorm = node.cpuMs();
           const started = Date.now();
           const replies = await Promise.all(lgs.map((lg) => lg.call('subscribe', { topic: 'storm', timeoutMs: 120_000 })));
           const stormMs = Date.now() - started;
+          const stormCpuMs = node.cpuMs() - cpuBeforeStorm;
           await sleep(1500);
           node.child.kill('SIGUSR2');
           await sleep(100);
@@ -123,6 +128,8 @@ async function main() {
             subscribed: replies.reduce((a, r) => a + r.subscribed, 0),
             errors: replies.reduce((a, r) => a + r.errors + r.timedOut, 0),
             stormMs,
+            connectCpuUsPerClient: Math.round((connectCpuMs * 1000) / clients),
+            stormCpuUsPerFrame: Math.round((stormCpuMs * 1000) / clients),
             longestGapMs: longest,
             gapsOver100: gaps.filter((g) => g.ms > 100).length,
             gapsOver50: gaps.filter((g) => g.ms > 50).length,
@@ -133,7 +140,8 @@ async function main() {
           results.push(result);
           log(
             `run ${run} ${build.name}: ${result.subscribed}/${clients} subscribed in ${stormMs} ms; longest gap ${longest} ms, ` +
-              `${result.gapsOver100} over 100 ms, ${result.gapsOver50} over 50 ms; ${result.commandTimeouts} command timeouts; load ${os.loadavg()[0].toFixed(1)}`,
+              `${result.gapsOver100} over 100 ms, ${result.gapsOver50} over 50 ms; ${result.commandTimeouts} command timeouts; ` +
+              `node CPU ${result.connectCpuUsPerClient} µs per connect, ${result.stormCpuUsPerFrame} µs per subscribe; load ${os.loadavg()[0].toFixed(1)}`,
           );
         } finally {
           await Promise.all(lgs.map((lg) => lg.call('closeAll', {}, 30_000).catch(() => undefined)));
@@ -151,11 +159,21 @@ async function main() {
   const summary = builds.map(({ name }) => {
     const mine = results.filter((r) => r.build === name);
     const list = (key) => mine.map((r) => r[key]).join(', ');
-    return { name, stormMs: list('stormMs'), longestGapMs: list('longestGapMs'), gapsOver100: list('gapsOver100'), commandTimeouts: list('commandTimeouts') };
+    return {
+      name,
+      stormMs: list('stormMs'),
+      longestGapMs: list('longestGapMs'),
+      gapsOver100: list('gapsOver100'),
+      commandTimeouts: list('commandTimeouts'),
+      connectCpu: list('connectCpuUsPerClient'),
+      stormCpu: list('stormCpuUsPerFrame'),
+    };
   });
   process.stdout.write(
-    `\n| build | storm (ms) | longest gap (ms) | gaps > 100 ms | command timeouts |\n| --- | --- | --- | --- | --- |\n` +
-      summary.map((s) => `| ${s.name} | ${s.stormMs} | ${s.longestGapMs} | ${s.gapsOver100} | ${s.commandTimeouts} |`).join('\n') +
+    `\n| build | storm (ms) | longest gap (ms) | gaps > 100 ms | command timeouts | node CPU per connect (µs) | node CPU per subscribe (µs) |\n| --- | --- | --- | --- | --- | --- | --- |\n` +
+      summary
+        .map((s) => `| ${s.name} | ${s.stormMs} | ${s.longestGapMs} | ${s.gapsOver100} | ${s.commandTimeouts} | ${s.connectCpu} | ${s.stormCpu} |`)
+        .join('\n') +
       '\n',
   );
   fs.mkdirSync(path.dirname(out), { recursive: true });
