@@ -45,7 +45,11 @@ function installRecorder(file, thresholdMs) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) if (e.duration > 5) gcs.push({ at: Math.round(e.startTime), ms: Math.round(e.duration) });
   }).observe({ entryTypes: ['gc'] });
-  const write = () => fs.writeFileSync(file, JSON.stringify({ now: Math.round(performance.now()), gaps, gcs }));
+  // Written aside and renamed: the bench never reads half a file.
+  const write = () => {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ now: Math.round(performance.now()), gaps, gcs }));
+    fs.renameSync(`${file}.tmp`, file);
+  };
   setInterval(write, 1000).unref();
   process.on('SIGUSR2', write);
 }
