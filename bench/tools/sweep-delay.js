@@ -18,7 +18,8 @@
  * kind and duration (PerformanceObserver 'gc'), and the slices of Lifeline's
  * sweep (its yields through node:timers/promises setImmediate), each with
  * the run-queue wait inside it. Each pause
- * over --threshold ms is listed with the GCs and sweep slices inside it;
+ * over --threshold ms is listed with the GCs and sweep slices inside it,
+ * the process's CPU and the main thread's own CPU and run-queue wait;
  * --profile adds a CPU profile (100 µs sampling, which itself costs time)
  * and names the functions sampled inside each pause; --alloc samples
  * allocations (V8's sampling heap profiler, garbage included) and lists the
@@ -88,10 +89,16 @@ function installRecorder() {
     schedFd = undefined;
   }
   const schedBuf = Buffer.alloc(128);
+  // The same file's first field: time the main thread ran. Process CPU minus
+  // this is the other threads' (GC helpers, the profiler): pinned to the same
+  // core, their CPU is run-queue wait for the main thread.
+  let mainCpuMs = NaN;
   function runQueueWaitMs() {
     if (schedFd === undefined) return NaN;
     const len = fs.readSync(schedFd, schedBuf, 0, schedBuf.length, 0);
-    return Number(schedBuf.toString('latin1', 0, len).split(' ')[1]) / 1e6;
+    const fields = schedBuf.toString('latin1', 0, len).split(' ');
+    mainCpuMs = Number(fields[0]) / 1e6;
+    return Number(fields[1]) / 1e6;
   }
 
   let timer;
@@ -101,6 +108,7 @@ function installRecorder() {
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const waitMs = runQueueWaitMs();
+    const mainMs = mainCpuMs;
     // The same turn without the time another process held the core: what the server itself took.
     const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - (waitMs - state.lastWaitMs));
     if (delay >= state.thresholdMs) {
@@ -110,11 +118,13 @@ function installRecorder() {
         ms: delay,
         cpuMs: cpuMs - state.lastCpuMs,
         runQueueMs: waitMs - state.lastWaitMs,
+        mainCpuMs: mainMs - state.lastMainCpuMs,
       });
     }
     state.last = now;
     state.lastCpuMs = cpuMs;
     state.lastWaitMs = waitMs;
+    state.lastMainCpuMs = mainMs;
     state.resumedAt = NaN;
     if (state.n === state.delays.length) {
       const bigger = new Float64Array(state.delays.length * 2);
@@ -152,6 +162,7 @@ function installRecorder() {
         resumedAt: NaN,
         resumedWaitMs: NaN,
         lastCpuMs: 0,
+        lastMainCpuMs: 0,
         lastWaitMs: 0,
         // performance.now() + this = µs of the monotonic clock V8's profiler stamps samples with.
         hrOffsetUs: Number(process.hrtime.bigint() / 1000n) - t0 * 1000,
@@ -160,6 +171,7 @@ function installRecorder() {
       const cpu = process.cpuUsage();
       state.lastCpuMs = (cpu.user + cpu.system) / 1000;
       state.lastWaitMs = runQueueWaitMs();
+      state.lastMainCpuMs = mainCpuMs;
       state.startWaitMs = state.lastWaitMs;
       timer = setInterval(tick, TICK_MS);
       return { t0 };
@@ -204,6 +216,7 @@ function installRecorder() {
           ms: round3(p.ms),
           // CPU of the whole process (GC threads included) and run-queue wait of the main thread during the gap.
           cpuMs: round3(p.cpuMs),
+          mainCpuMs: round3(p.mainCpuMs),
           runQueueMs: round3(p.runQueueMs),
           hrFromUs: p.from * 1000 + s.hrOffsetUs,
           hrToUs: p.to * 1000 + s.hrOffsetUs,
@@ -446,7 +459,11 @@ async function main() {
   process.exit(0);
 
   function describe(p) {
-    const parts = [`${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}, run queue ${p.runQueueMs.toFixed(1)})`];
+    const parts = [
+      `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}` +
+        (p.mainCpuMs === undefined ? '' : `, main thread ${p.mainCpuMs.toFixed(1)}`) +
+        `, run queue ${p.runQueueMs.toFixed(1)})`,
+    ];
     if (p.gcs.length) parts.push(`gc: ${p.gcs.join(' + ')} ms`);
     if (p.slices.length) {
       const i = p.slices.indexOf(Math.max(...p.slices));
