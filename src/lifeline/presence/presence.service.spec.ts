@@ -33,7 +33,9 @@ describe('PresenceService: transitions of a mass disconnect', () => {
   let heard: string[];
 
   // Thousands of 'user offline' log lines otherwise.
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     const options = resolveLifelineOptions({});
