@@ -16,8 +16,10 @@
  * interval timer (the same measure as monitorEventLoopDelay with a 1 ms
  * resolution, but with a timestamp per pause), records every GC with its
  * kind and duration (PerformanceObserver 'gc'), and the slices of Lifeline's
- * sweep (its yields through node:timers/promises setImmediate). Each pause
- * over --threshold ms is listed with the GCs and sweep slices inside it;
+ * sweep (its yields through node:timers/promises setImmediate), each with
+ * the run-queue wait inside it. Each pause
+ * over --threshold ms is listed with the GCs and sweep slices inside it,
+ * the process's CPU and the main thread's own CPU and run-queue wait;
  * --profile adds a CPU profile (100 µs sampling, which itself costs time)
  * and names the functions sampled inside each pause; --alloc samples
  * allocations (V8's sampling heap profiler, garbage included) and lists the
@@ -63,10 +65,16 @@ function installRecorder() {
     if (state) {
       // No timer runs inside a slice: a tick since the last resume means this
       // is a sweep's first slice, which began after that tick at the earliest.
-      state.slices.push([Number.isNaN(state.resumedAt) ? state.last : state.resumedAt, performance.now()]);
+      const first = Number.isNaN(state.resumedAt);
+      // With the run-queue wait inside the slice: a slice stretched by another process is told from a long one.
+      const waitMs = runQueueWaitMs();
+      state.slices.push([first ? state.last : state.resumedAt, performance.now(), waitMs - (first ? state.lastWaitMs : state.resumedWaitMs)]);
     }
     return originalSetImmediate.apply(this, args).then((value) => {
-      if (state) state.resumedAt = performance.now();
+      if (state) {
+        state.resumedAt = performance.now();
+        state.resumedWaitMs = runQueueWaitMs();
+      }
       return value;
     });
   };
@@ -81,10 +89,16 @@ function installRecorder() {
     schedFd = undefined;
   }
   const schedBuf = Buffer.alloc(128);
+  // The same file's first field: time the main thread ran. Process CPU minus
+  // this is the other threads' (GC helpers, the profiler): pinned to the same
+  // core, their CPU is run-queue wait for the main thread.
+  let mainCpuMs = NaN;
   function runQueueWaitMs() {
     if (schedFd === undefined) return NaN;
     const len = fs.readSync(schedFd, schedBuf, 0, schedBuf.length, 0);
-    return Number(schedBuf.toString('latin1', 0, len).split(' ')[1]) / 1e6;
+    const fields = schedBuf.toString('latin1', 0, len).split(' ');
+    mainCpuMs = Number(fields[0]) / 1e6;
+    return Number(fields[1]) / 1e6;
   }
 
   let timer;
@@ -94,6 +108,7 @@ function installRecorder() {
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const waitMs = runQueueWaitMs();
+    const mainMs = mainCpuMs;
     // The same turn without the time another process held the core: what the server itself took.
     const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - (waitMs - state.lastWaitMs));
     if (delay >= state.thresholdMs) {
@@ -103,11 +118,13 @@ function installRecorder() {
         ms: delay,
         cpuMs: cpuMs - state.lastCpuMs,
         runQueueMs: waitMs - state.lastWaitMs,
+        mainCpuMs: mainMs - state.lastMainCpuMs,
       });
     }
     state.last = now;
     state.lastCpuMs = cpuMs;
     state.lastWaitMs = waitMs;
+    state.lastMainCpuMs = mainMs;
     state.resumedAt = NaN;
     if (state.n === state.delays.length) {
       const bigger = new Float64Array(state.delays.length * 2);
@@ -143,7 +160,9 @@ function installRecorder() {
         gcs: [],
         slices: [],
         resumedAt: NaN,
+        resumedWaitMs: NaN,
         lastCpuMs: 0,
+        lastMainCpuMs: 0,
         lastWaitMs: 0,
         // performance.now() + this = µs of the monotonic clock V8's profiler stamps samples with.
         hrOffsetUs: Number(process.hrtime.bigint() / 1000n) - t0 * 1000,
@@ -152,6 +171,7 @@ function installRecorder() {
       const cpu = process.cpuUsage();
       state.lastCpuMs = (cpu.user + cpu.system) / 1000;
       state.lastWaitMs = runQueueWaitMs();
+      state.lastMainCpuMs = mainCpuMs;
       state.startWaitMs = state.lastWaitMs;
       timer = setInterval(tick, TICK_MS);
       return { t0 };
@@ -168,6 +188,7 @@ function installRecorder() {
       const rel = (t) => Math.round((t - s.t0) * 1000) / 1000;
       const slices = s.slices.filter(([a, b]) => b >= s.t0 && !Number.isNaN(a));
       const sliceMs = slices.map(([a, b]) => b - a).sort((a, b) => a - b);
+      const sliceOwnMs = slices.map(([a, b, w]) => Math.max(0, b - a - w)).sort((a, b) => a - b);
       return {
         turns: s.n,
         p50: pct(50),
@@ -178,7 +199,16 @@ function installRecorder() {
         // Without the run-queue wait (another process on the core): what the server's own work took.
         own: { p99: pct(99, ownDelays), max: ownDelays[ownDelays.length - 1] ?? 0, perSecondMax: s.perSecondOwnMax },
         runQueueMs: round3(runQueueWaitMs() - s.startWaitMs),
-        slices: { n: sliceMs.length, p50: sliceMs[Math.floor(sliceMs.length / 2)] ?? null, max: sliceMs[sliceMs.length - 1] ?? null },
+        slices: {
+          n: sliceMs.length,
+          p50: sliceMs[Math.floor(sliceMs.length / 2)] ?? null,
+          max: sliceMs[sliceMs.length - 1] ?? null,
+          // Each slice without the run-queue wait inside it.
+          own: {
+            p99: sliceOwnMs[Math.min(sliceOwnMs.length - 1, Math.ceil(0.99 * sliceOwnMs.length) - 1)] ?? null,
+            max: sliceOwnMs[sliceOwnMs.length - 1] ?? null,
+          },
+        },
         gc: summarizeGcs(s.gcs),
         ...(allocation && { allocation }),
         pauses: s.pauses.map((p) => ({
@@ -186,6 +216,7 @@ function installRecorder() {
           ms: round3(p.ms),
           // CPU of the whole process (GC threads included) and run-queue wait of the main thread during the gap.
           cpuMs: round3(p.cpuMs),
+          mainCpuMs: round3(p.mainCpuMs),
           runQueueMs: round3(p.runQueueMs),
           hrFromUs: p.from * 1000 + s.hrOffsetUs,
           hrToUs: p.to * 1000 + s.hrOffsetUs,
@@ -193,6 +224,7 @@ function installRecorder() {
             .filter((g) => g.start < p.to && g.start + g.ms > p.from)
             .map((g) => `${g.kind} ${g.ms.toFixed(1)}`),
           slices: slices.filter(([a, b]) => a < p.to && b > p.from).map(([a, b]) => round3(b - a)),
+          sliceRunQueueMs: slices.filter(([a, b]) => a < p.to && b > p.from).map(([, , w]) => round3(w)),
         })),
       };
     },
@@ -362,6 +394,7 @@ async function main() {
           `  without run-queue wait: max ${result.own.max.toFixed(1)} p99 ${result.own.p99.toFixed(2)}` +
           `  run queue ${(result.runQueueMs / seconds / 10).toFixed(1)}%` +
           `  pauses ≥ ${thresholdMs} ms: ${result.pauses.length}` +
+          (result.slices.n ? `  slices max ${result.slices.max.toFixed(1)} (without run-queue wait ${result.slices.own.max.toFixed(1)})` : '') +
           (worst ? `  worst: ${describe(worst)}` : '') +
           `  (load ${os.loadavg()[0].toFixed(2)})`,
       );
@@ -426,9 +459,19 @@ async function main() {
   process.exit(0);
 
   function describe(p) {
-    const parts = [`${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}, run queue ${p.runQueueMs.toFixed(1)})`];
+    const parts = [
+      `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}` +
+        (p.mainCpuMs === undefined ? '' : `, main thread ${p.mainCpuMs.toFixed(1)}`) +
+        `, run queue ${p.runQueueMs.toFixed(1)})`,
+    ];
     if (p.gcs.length) parts.push(`gc: ${p.gcs.join(' + ')} ms`);
-    if (p.slices.length) parts.push(`${p.slices.length} slice(s), longest ${Math.max(...p.slices).toFixed(1)} ms`);
+    if (p.slices.length) {
+      const i = p.slices.indexOf(Math.max(...p.slices));
+      const wait = p.sliceRunQueueMs?.[i];
+      parts.push(
+        `${p.slices.length} slice(s), longest ${p.slices[i].toFixed(1)} ms` + (wait === undefined ? '' : ` (run queue ${wait.toFixed(1)} of it)`),
+      );
+    }
     if (p.top) parts.push(`cpu: ${p.top}`);
     if (!p.gcs.length && !p.slices.length && !p.top) parts.push('no gc, no slice');
     return parts.join('; ');

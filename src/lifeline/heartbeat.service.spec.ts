@@ -108,7 +108,7 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(record.lastPongAt).toBeLessThanOrEqual(Date.now());
     // The round trip travels with the next sweep event (one emit per sweep).
     await heartbeat.sweep();
-    expect(sweeps.map((e) => e.rttSamplesMs)).toEqual([[], [record.rttMs]]);
+    expect(sweeps.map((e) => Array.from(e.rttSamplesMs))).toEqual([[], [record.rttMs]]);
     expect(heartbeat.stats).toMatchObject({ sweeps: 2, pings: 2, reaped: 0, pingsToClosed: 0, failures: 0 });
     await waitFor(() => Number.isNaN(record.pingSentAt), 'second pong recorded', 2000);
 
@@ -116,6 +116,25 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(heartbeat.checkDeadlines()).toBe(0);
     expect(registry.has(record.id)).toBe(true);
     expect(reaped).toEqual([]);
+  });
+
+  it("hands every round trip since the last sweep to the next sweep event, as a copy later pongs do not touch", async () => {
+    // More clients than the buffer's first size (64), so it grows once on the way.
+    const clients: Awaited<ReturnType<typeof join>>[] = [];
+    // One at a time: Loopback pairs each client with the next server-side connection.
+    for (let i = 0; i < 70; i++) clients.push(await join());
+    const sweeps = collect<SweepEvent>(events, LifelineEvents.swept);
+    await heartbeat.sweep();
+    await waitFor(() => clients.every((c) => Number.isNaN(c.record.pingSentAt)), 'first pongs recorded', 2000);
+    const firstRtts = clients.map((c) => c.record.rttMs).sort((a, b) => a - b);
+    await heartbeat.sweep();
+    await waitFor(() => clients.every((c) => Number.isNaN(c.record.pingSentAt)), 'second pongs recorded', 2000);
+    await heartbeat.sweep();
+
+    expect(sweeps.map((e) => e.rttSamplesMs.length)).toEqual([0, 70, 70]);
+    // Typed-array sort is numeric.
+    expect(Array.from(sweeps[1].rttSamplesMs.slice().sort())).toEqual(firstRtts);
+    expect(Array.from(sweeps[2].rttSamplesMs.slice().sort())).toEqual(clients.map((c) => c.record.rttMs).sort((a, b) => a - b));
   });
 
   it('reaps a client that does not answer (autoPong: false) as heartbeat_timeout once the timeout has passed', async () => {

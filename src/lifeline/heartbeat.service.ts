@@ -83,8 +83,13 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   private lastSweepAt: number | undefined;
   /** Pinged clients in ping order; the head has the earliest deadline. */
   private readonly outstanding = new OutstandingPings();
-  /** Round trips measured since the last sweep event. */
-  private rttSamplesMs: number[] = [];
+  /**
+   * Round trips measured since the last sweep event: the first rttCount
+   * slots. Kept from sweep to sweep, so a pong adds no garbage; the event
+   * gets a copy.
+   */
+  private rttSamplesMs = new Float64Array(64);
+  private rttCount = 0;
   /** Counters since start; metrics mirror them through events. */
   readonly stats = {
     sweeps: 0,
@@ -209,8 +214,8 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     }
     this.lastSweepAt = Date.now();
     this.stats.sweeps++;
-    const rttSamplesMs = this.rttSamplesMs;
-    this.rttSamplesMs = [];
+    const rttSamplesMs = this.rttSamplesMs.slice(0, this.rttCount);
+    this.rttCount = 0;
     const event: SweepEvent = { durationMs: performance.now() - started, ...totals, rttSamplesMs };
     this.events.emit(LifelineEvents.swept, event);
     return event;
@@ -433,6 +438,11 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     record.pingSentAt = Number.NaN;
     record.pingToken = undefined;
     // Batched into the next sweep event: one emit per sweep, not one per client.
-    this.rttSamplesMs.push(record.rttMs);
+    if (this.rttCount === this.rttSamplesMs.length) {
+      const bigger = new Float64Array(this.rttCount * 2);
+      bigger.set(this.rttSamplesMs);
+      this.rttSamplesMs = bigger;
+    }
+    this.rttSamplesMs[this.rttCount++] = record.rttMs;
   }
 }

@@ -48,9 +48,10 @@ export interface SweepEvent {
   failures: number;
   /**
    * Ping round trips (ms) measured since the previous sweep event; each
-   * client's latest is also on its record (rttMs).
+   * client's latest is also on its record (rttMs). A typed array: one
+   * allocation per sweep, not a growing array of 20k numbers.
    */
-  rttSamplesMs: number[];
+  rttSamplesMs: Float64Array;
 }
 
 export interface CleanupFailedEvent {

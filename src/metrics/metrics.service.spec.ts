@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Histogram, Registry } from 'prom-client';
 import type { BackpressureService, ClientRegistryService, SweepEvent } from '../lifeline';
 import { MetricsService } from './metrics.service';
 
@@ -13,32 +13,50 @@ const sweep = (rttSamplesMs: number[]): SweepEvent => ({
   pinged: rttSamplesMs.length,
   reaped: 0,
   failures: 0,
-  rttSamplesMs,
+  rttSamplesMs: Float64Array.from(rttSamplesMs),
 });
 
-/** The histogram's _count, as a scrape shows it. */
-async function rttCount(metrics: MetricsService): Promise<number> {
-  const text = await metrics.metrics();
-  const line = /^lifeline_heartbeat_rtt_seconds_count (\d+)$/m.exec(text);
-  return line ? Number(line[1]) : Number.NaN;
+/** One metric's block of a scrape (HELP, TYPE and its samples). */
+function block(text: string, name: string): string {
+  return text
+    .split('\n\n')
+    .filter((b) => b.startsWith(`# HELP ${name} `))
+    .join('\n\n')
+    .trimEnd();
 }
 
 describe('MetricsService: round trips of a sweep', () => {
-  it('observes a small sweep at once', async () => {
+  it("observes a whole sweep's round trips in the sweep event's turn: the series prom-client's Histogram would show", async () => {
     const metrics = new MetricsService(clients, backpressure);
-    metrics.onSwept(sweep([1, 2, 3]));
-    expect(await rttCount(metrics)).toBe(3);
+    // Around every bound (ms): below, on, above, and past the last one (+Inf only).
+    const samples = Array.from({ length: 5000 }, (_, i) => [0.2, 0.5, 1, 4.99, 5, 25, 99, 250.01, 1000, 12_000][i % 10] * (1 + (i % 7) / 1e9));
+    metrics.onSwept(sweep(samples));
+
+    // What the metric was before it became a BulkHistogram: same name, help, buckets, observe(ms / 1000) per sample.
+    const reference = new Registry();
+    const histogram = new Histogram({
+      name: 'lifeline_heartbeat_rtt_seconds',
+      help: 'Protocol ping round-trip time.',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [reference],
+    });
+    for (const ms of samples) histogram.observe(ms / 1000);
+
+    const text = block(await metrics.metrics(), 'lifeline_heartbeat_rtt_seconds');
+    expect(text).toContain('lifeline_heartbeat_rtt_seconds_count 5000');
+    expect(text).toBe(block(await reference.metrics(), 'lifeline_heartbeat_rtt_seconds'));
   });
 
-  it("observes a large sweep's round trips a slice per turn of the event loop, every one of them in the end", async () => {
+  it('adds each sweep to what the earlier sweeps brought', async () => {
     const metrics = new MetricsService(clients, backpressure);
-    const samples = Array.from({ length: 5000 }, (_, i) => i % 50);
-    metrics.onSwept(sweep(samples));
-    const first = await rttCount(metrics);
-    expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThan(samples.length);
-    for (let i = 0; i < 10 && (await rttCount(metrics)) < samples.length; i++) await nextTurn();
-    expect(await rttCount(metrics)).toBe(samples.length);
+    metrics.onSwept(sweep([1, 2, 3]));
+    metrics.onSwept(sweep([]));
+    metrics.onSwept(sweep([4000]));
+    const text = await metrics.metrics();
+    expect(text).toMatch(/^lifeline_heartbeat_rtt_seconds_count 4$/m);
+    expect(text).toMatch(/^lifeline_heartbeat_rtt_seconds_sum 4\.006$/m);
+    expect(text).toMatch(/^lifeline_heartbeat_rtt_seconds_bucket\{le="0\.005"\} 3$/m);
+    expect(text).toMatch(/^lifeline_heartbeat_rtt_seconds_bucket\{le="5"\} 4$/m);
   });
 });
 

@@ -20,11 +20,10 @@ import {
   type TopicRefusedEvent,
   type UpgradeRejectedEvent,
 } from '../lifeline';
+import { BulkHistogram } from './bulk-histogram';
 import { EventLoopDelayMetric } from './event-loop-delay';
 
 const CLEANUP_STEPS = ['release', 'emit', 'terminate'] as const;
-/** Round trips observed per turn of the event loop (well under a millisecond's work). */
-const RTT_SLICE = 2048;
 const RESUME_RESULTS: readonly ResumeResult[] = ['recovered', 'partial', 'unknown_session', 'expired', 'forbidden'];
 const REJECTION_REASONS: readonly RejectionReason[] = [
   'not_found',
@@ -74,7 +73,8 @@ export class MetricsService implements OnModuleDestroy {
     help: 'Longest stretch of the last sweep without yielding to the event loop.',
     registers: [this.registry],
   });
-  private readonly rtt = new Histogram({
+  /** Fed a sweep's round trips in one call, with no garbage per sample (see BulkHistogram). */
+  private readonly rtt = new BulkHistogram({
     name: 'lifeline_heartbeat_rtt_seconds',
     help: 'Protocol ping round-trip time.',
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
@@ -232,17 +232,8 @@ export class MetricsService implements OnModuleDestroy {
     this.sweeps.inc();
     this.sweepDuration.observe(event.durationMs / 1000);
     this.longestSlice.set(event.longestSliceMs / 1000);
-    this.observeRoundTrips(event.rttSamplesMs, 0);
-  }
-
-  /**
-   * A sweep of 20k clients brings 20k round trips; observed in one go they
-   * held the event loop for several milliseconds. A slice at a time instead.
-   */
-  private observeRoundTrips(samplesMs: readonly number[], from: number): void {
-    const end = Math.min(samplesMs.length, from + RTT_SLICE);
-    for (let i = from; i < end; i++) this.rtt.observe(samplesMs[i] / 1000);
-    if (end < samplesMs.length) setImmediate(() => this.observeRoundTrips(samplesMs, end));
+    // 19,000 samples are a few hundred microseconds of counting: one go, no slicing.
+    this.rtt.observeMany(event.rttSamplesMs, 1000);
   }
 
   @OnEvent(LifelineEvents.pingToClosed)

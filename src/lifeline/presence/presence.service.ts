@@ -48,6 +48,12 @@ import {
 import { DeadlineFifo } from '../deadline-fifo';
 import { LifelineLogger } from '../log-entry';
 
+/**
+ * Presence transitions emitted per turn of the event loop (each an event
+ * object, a log-level check and the listeners: a few microseconds).
+ */
+export const TRANSITIONS_PER_TURN = 128;
+
 /** What this node knows of one of its connections. */
 interface LocalConnection {
   record: ClientRecord;
@@ -105,6 +111,15 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** The tick timer when there is no SchedulerRegistry (specs). */
   private ownTimer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /**
+   * Transitions waiting to be emitted, in the store's order, from
+   * transitionHead on: a batch larger than TRANSITIONS_PER_TURN goes out over
+   * several turns (see emitTransitions), and anything that comes meanwhile
+   * queues behind it.
+   */
+  private transitionQueue: UserTransition[] = [];
+  private transitionHead = 0;
+  private transitionDrain: NodeJS.Immediate | undefined;
   private failureLogged = false;
   private readonly graceMs: number;
   private readonly batchMs: number;
@@ -176,6 +191,10 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
   onApplicationShutdown(): void {
     this.stopTicking();
+    // Whatever is still queued goes out now: listeners (metrics, the app) hear every transition.
+    if (this.transitionDrain) clearImmediate(this.transitionDrain);
+    this.transitionDrain = undefined;
+    this.drainTransitions(Number.POSITIVE_INFINITY);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending.clear();
@@ -519,8 +538,47 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     );
   }
 
+  /**
+   * Emits the transitions, at most TRANSITIONS_PER_TURN per turn of the
+   * event loop. The grace of a mass disconnect (a network cut, a wave of
+   * heartbeat reaps) ends for thousands of members in one tick; emitted in
+   * one go, with their events' listeners, that was a turn of 10-15 ms
+   * (sweep-delay --profile: emitTransitions over half of the turn). A small
+   * batch with nothing queued goes out at once, as before; otherwise it
+   * queues behind the earlier ones, so a user's online never overtakes its
+   * offline.
+   */
   private emitTransitions(transitions: UserTransition[]): void {
-    for (const t of transitions) {
+    if (transitions.length === 0) return;
+    if (this.transitionHead === this.transitionQueue.length && transitions.length <= TRANSITIONS_PER_TURN) {
+      this.emitEach(transitions, 0, transitions.length);
+      return;
+    }
+    for (const t of transitions) this.transitionQueue.push(t);
+    this.transitionDrain ??= setImmediate(this.drainNextTurn);
+  }
+
+  private readonly drainNextTurn = (): void => {
+    this.transitionDrain = undefined;
+    this.drainTransitions(TRANSITIONS_PER_TURN);
+    if (this.transitionHead < this.transitionQueue.length) this.transitionDrain = setImmediate(this.drainNextTurn);
+  };
+
+  private drainTransitions(max: number): void {
+    const from = this.transitionHead;
+    const to = Math.min(this.transitionQueue.length, from + max);
+    // Moved first: a listener that makes presence emit again queues behind these.
+    this.transitionHead = to;
+    this.emitEach(this.transitionQueue, from, to);
+    if (this.transitionHead === this.transitionQueue.length) {
+      this.transitionQueue = [];
+      this.transitionHead = 0;
+    }
+  }
+
+  private emitEach(transitions: readonly UserTransition[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const t = transitions[i];
       const view = memberView(t.member, t.since);
       if (t.to === 'online') {
         const event: PresenceOnlineEvent = { ...identity(view), since: t.since };
