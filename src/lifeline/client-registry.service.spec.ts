@@ -38,7 +38,7 @@ describe('ClientRegistryService (real sockets)', () => {
         closeCode: undefined,
         errorCode: undefined,
         userId: undefined,
-        rateTokens: 100,
+        rateFullAt: 0,
         rateStrikes: 0,
         backpressureSince: undefined,
         resources: undefined,

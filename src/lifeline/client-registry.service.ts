@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { LIFELINE_OPTIONS } from './constants';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
@@ -69,8 +68,7 @@ export class ClientRegistryService {
       pingToken: undefined,
       closeCode: undefined,
       errorCode: undefined,
-      rateTokens: this.options.rateLimit.burst,
-      rateRefilledAt: performance.now(),
+      rateFullAt: 0,
       rateStrikes: 0,
       backpressureSince: undefined,
       resources: undefined,

@@ -64,9 +64,11 @@ export interface ClientRecord {
   closeCode: number | undefined;
   /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */
   errorCode: string | undefined;
-  /** Rate limit token bucket: tokens left, when last refilled (performance.now()), refusals in a row. */
-  rateTokens: number;
-  rateRefilledAt: number;
+  /**
+   * Rate limit token bucket (the rate limiter's fields, see takeToken):
+   * performance.now() when the bucket is full again (0: full), refusals in a row.
+   */
+  rateFullAt: number;
   rateStrikes: number;
   /** performance.now() since when the send buffer has been over the slow-consumer limit. */
   backpressureSince: number | undefined;
