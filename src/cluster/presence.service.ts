@@ -6,7 +6,7 @@ import {
   LifelineEvents,
   type TopicSubscriptionEvent,
 } from '../lifeline';
-import { BackpressureService, sendFrame } from '../lifeline';
+import { BackpressureService, type ClientResource, sendFrame } from '../lifeline';
 import { CLUSTER_OPTIONS, ClusterKeys, PRESENCE_RESOURCE } from './cluster.constants';
 import type {
   ClusterClientView,
@@ -116,6 +116,11 @@ export class ClusterPresenceService {
   private readonly ownKey: string;
   private readonly ownSubscriptionsKey: string;
   private writeFailureLogged = false;
+  /** One resource object for every client (its disposer gets the record): no closure per client. */
+  private readonly resource: ClientResource = {
+    name: PRESENCE_RESOURCE,
+    dispose: (_reason, record) => record && this.release(record.id),
+  };
   /** Redis may lack or hold stale entries of this node; a full rewrite is due. */
   dirty = true;
 
@@ -141,14 +146,16 @@ export class ClusterPresenceService {
 
   @OnEvent(LifelineEvents.connected)
   onConnected(event: ClientConnectedEvent): void {
+    const record = this.registry.get(event.clientId);
+    // Already gone: nothing was written, nothing to release.
+    if (!record) return;
     const entry: LocalPresence = {
       connectedAt: event.connectedAt,
-      userId: this.registry.get(event.clientId)?.userId ?? null,
+      userId: record.userId ?? null,
       subscriptions: new Set(),
     };
     this.local.set(event.clientId, entry);
-    // If the client is already gone, attach runs the disposer at once.
-    if (this.registry.attach(event.clientId, PRESENCE_RESOURCE, () => this.release(event.clientId))) {
+    if (this.registry.attachResource(record, this.resource)) {
       this.write(event.clientId, (redis) => redis.hset(this.ownKey, event.clientId, encode(entry)));
     }
   }

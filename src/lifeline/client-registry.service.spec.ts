@@ -38,7 +38,7 @@ describe('ClientRegistryService (real sockets)', () => {
         closeCode: undefined,
         errorCode: undefined,
         userId: undefined,
-        rateTokens: 100,
+        rateFullAt: 0,
         rateStrikes: 0,
         backpressureSince: undefined,
         resources: undefined,
@@ -255,6 +255,46 @@ describe('ClientRegistryService (real sockets)', () => {
       expect(dispose).toHaveBeenCalledTimes(1);
       expect(dispose).toHaveBeenCalledWith(undefined, second);
       expect(second.resources).toBeUndefined();
+    });
+
+    it('clients that attached the same shared resources in the same order share one frozen list; detach and take copy it', async () => {
+      const a = registry.register((await loop.connect()).socket);
+      const b = registry.register((await loop.connect()).socket);
+      const c = registry.register((await loop.connect()).socket);
+      const session = { name: 'session', dispose: jest.fn() };
+      const presence = { name: 'presence', dispose: jest.fn() };
+      for (const record of [a, b, c]) {
+        registry.attachResource(record, session);
+        registry.attachResource(record, presence);
+      }
+      expect(a.resources).toEqual([session, presence]);
+      expect(b.resources).toBe(a.resources);
+      expect(c.resources).toBe(a.resources);
+      expect(Object.isFrozen(a.resources)).toBe(true);
+
+      // Another order is another list.
+      const d = registry.register((await loop.connect()).socket);
+      registry.attachResource(d, presence);
+      registry.attachResource(d, session);
+      expect(d.resources).toEqual([presence, session]);
+      expect(d.resources).not.toBe(a.resources);
+
+      expect(registry.detach(a.id, 'session')).toBe(true);
+      expect(a.resources).toEqual([presence]);
+      expect(b.resources).toEqual([session, presence]);
+
+      expect(registry.takeResources(b)).toEqual([presence, session]);
+      expect(c.resources).toEqual([session, presence]);
+
+      // A per-client resource gets the client a list of its own; the shared one is left as it was.
+      registry.attach(c.id, 'own', () => undefined);
+      expect(c.resources?.map((r) => r.name)).toEqual(['session', 'presence', 'own']);
+      expect(Object.isFrozen(c.resources)).toBe(false);
+      const e = registry.register((await loop.connect()).socket);
+      registry.attachResource(e, session);
+      registry.attachResource(e, presence);
+      expect(e.resources).toEqual([session, presence]);
+      expect(registry.takeResources(c).map((r) => r.name)).toEqual(['own', 'presence', 'session']);
     });
 
     it('allows the same name on different clients', async () => {

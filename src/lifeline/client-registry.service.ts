@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { LIFELINE_OPTIONS } from './constants';
 import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
@@ -11,6 +10,16 @@ import type { ClientRecord, ClientResource, Disposer } from './interfaces/client
 /** Links a socket to its record without a second map (one property per socket). */
 const RECORD = Symbol('lifeline.record');
 type LinkedSocket = WebSocket & { [RECORD]?: ClientRecord };
+
+/** The key of interned lists of one resource. */
+const NO_RESOURCES: readonly ClientResource[] = Object.freeze([]);
+/**
+ * Distinct shared resources (and, separately, continuations of one list)
+ * interned at most: services attach a handful, each one object for every
+ * client; past this a caller is making a resource per client, whose lists
+ * are not worth sharing.
+ */
+const MAX_INTERNED = 64;
 
 /**
  * The single source of truth of live clients.
@@ -22,6 +31,16 @@ type LinkedSocket = WebSocket & { [RECORD]?: ClientRecord };
 @Injectable()
 export class ClientRegistryService {
   private readonly clients = new Map<string, ClientRecord>();
+  /**
+   * Resource lists made only of shared resources (attachResource), one per
+   * sequence, used by every client that attached that sequence: a client with
+   * a session and a presence membership points at the same two-element list
+   * as all the others (no array of its own, ~64 B). Keyed by the list it
+   * extends (NO_RESOURCES for the first): list → resource → longer list.
+   * Interned lists are never changed in place (detach and takeResources copy).
+   */
+  private readonly interned = new WeakMap<readonly ClientResource[], Map<ClientResource, readonly ClientResource[]>>();
+  private readonly internedLists = new WeakSet<readonly ClientResource[]>();
 
   constructor(@Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions) {}
 
@@ -41,14 +60,15 @@ export class ClientRegistryService {
       userAgent,
       userId: admissionOf(request)?.userId,
       sessionId: undefined,
+      presenceMember: undefined,
+      presenceTopics: undefined,
       lastPongAt: Number.NaN,
       rttMs: Number.NaN,
       pingSentAt: Number.NaN,
       pingToken: undefined,
       closeCode: undefined,
       errorCode: undefined,
-      rateTokens: this.options.rateLimit.burst,
-      rateRefilledAt: performance.now(),
+      rateFullAt: 0,
       rateStrikes: 0,
       backpressureSince: undefined,
       resources: undefined,
@@ -106,7 +126,7 @@ export class ClientRegistryService {
       void Promise.resolve().then(() => dispose()).catch(() => undefined);
       return false;
     }
-    this.add(record, { name, dispose });
+    this.add(record, { name, dispose }, false);
     return true;
   }
 
@@ -120,33 +140,55 @@ export class ClientRegistryService {
       void Promise.resolve().then(() => resource.dispose(undefined, record)).catch(() => undefined);
       return false;
     }
-    this.add(record, resource);
+    this.add(record, resource, true);
     return true;
   }
 
-  private add(record: ClientRecord, resource: ClientResource): void {
+  private add(record: ClientRecord, resource: ClientResource, shared: boolean): void {
     const resources = record.resources;
-    if (!resources) {
-      // A literal of one: push() onto [] would reserve 16 slots, for a client that often holds one resource.
-      record.resources = [resource];
-      return;
-    }
-    if (resources.some((r) => r.name === resource.name)) {
+    if (resources?.some((r) => r.name === resource.name)) {
       throw new Error(`resource "${resource.name}" is already attached to client ${record.id}`);
     }
+    if (shared && (resources === undefined || this.internedLists.has(resources))) {
+      const next = this.internedAfter(resources ?? NO_RESOURCES, resource);
+      if (next) {
+        record.resources = next;
+        return;
+      }
+    }
+    // A literal of one: push() onto [] would reserve 16 slots, for a client that often holds one resource.
+    if (!resources) record.resources = [resource];
     // A client holds a handful (session, presence, topics): concat() copies to the exact
     // size, where push() (or a spread) onto a full array reserves 17 slots (~150 B per client).
-    if (resources.length < 8) record.resources = resources.concat(resource);
-    else resources.push(resource);
+    else if (resources.length < 8 || this.internedLists.has(resources)) record.resources = resources.concat(resource);
+    else (resources as ClientResource[]).push(resource);
+  }
+
+  /** The interned list `list` + `resource`, made on first use; undefined past MAX_INTERNED. */
+  private internedAfter(list: readonly ClientResource[], resource: ClientResource): readonly ClientResource[] | undefined {
+    let next = this.interned.get(list);
+    const found = next?.get(resource);
+    if (found) return found;
+    if (!next) {
+      next = new Map();
+      this.interned.set(list, next);
+    }
+    if (next.size >= MAX_INTERNED) return undefined;
+    const longer = Object.freeze(list.concat(resource));
+    next.set(resource, longer);
+    this.internedLists.add(longer);
+    return longer;
   }
 
   /** Forgets a resource without running its disposer (the owner released it). */
   detach(clientId: string, name: string): boolean {
-    const resources = this.clients.get(clientId)?.resources;
-    if (!resources) return false;
+    const record = this.clients.get(clientId);
+    const resources = record?.resources;
+    if (!record || !resources) return false;
     const index = resources.findIndex((r) => r.name === name);
     if (index < 0) return false;
-    resources.splice(index, 1);
+    if (this.internedLists.has(resources)) record.resources = resources.filter((_, i) => i !== index);
+    else (resources as ClientResource[]).splice(index, 1);
     return true;
   }
 
@@ -154,6 +196,7 @@ export class ClientRegistryService {
   takeResources(record: ClientRecord): ClientResource[] {
     const resources = record.resources ?? [];
     record.resources = undefined;
-    return resources.reverse();
+    // An interned list is other clients' too: reversed as a copy.
+    return this.internedLists.has(resources) ? resources.slice().reverse() : (resources as ClientResource[]).reverse();
   }
 }

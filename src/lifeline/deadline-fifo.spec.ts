@@ -32,4 +32,16 @@ describe('DeadlineFifo', () => {
     expect(due.slice(-2)).toEqual(['k2999', 'late']);
     expect(fifo.length).toBe(0);
   });
+
+  it('carries keys of any type (the memory presence store queues a scope and a member per grace)', () => {
+    const fifo = new DeadlineFifo<{ scope: string; member: string }>();
+    const first = { scope: '@users', member: 'u:ada' };
+    fifo.push(first, 5);
+    fifo.push({ scope: 'room', member: 'c:1' }, 6);
+    const due: [{ scope: string; member: string }, number][] = [];
+    fifo.drain(5, (key, deadline) => due.push([key, deadline]));
+    expect(due).toEqual([[first, 5]]);
+    expect(due[0][0]).toBe(first);
+    expect(fifo.length).toBe(1);
+  });
 });

@@ -2,10 +2,11 @@
  * Keys due at deadlines that arrive in order (one fixed delay for everyone,
  * so the head is always due first): two flat arrays and a head index, with
  * no object and no timer per key. The owner decides when to drain: its own
- * timer (DeadlineQueue) or a tick it already has (presence's resume windows).
+ * timer (DeadlineQueue) or a tick it already has (presence's resume windows
+ * and the memory presence store's graces).
  */
-export class DeadlineFifo {
-  private keys: string[] = [];
+export class DeadlineFifo<K = string> {
+  private keys: K[] = [];
   private deadlines: number[] = [];
   private head = 0;
 
@@ -18,13 +19,13 @@ export class DeadlineFifo {
     return this.head < this.keys.length ? this.deadlines[this.head] : Number.POSITIVE_INFINITY;
   }
 
-  push(key: string, deadline: number): void {
+  push(key: K, deadline: number): void {
     this.keys.push(key);
     this.deadlines.push(deadline);
   }
 
   /** Hands every key whose deadline has passed to `due`, oldest first (it checks whether the key still matters). */
-  drain(now: number, due: (key: string, deadline: number) => void): void {
+  drain(now: number, due: (key: K, deadline: number) => void): void {
     while (this.head < this.keys.length && this.deadlines[this.head] <= now) {
       const key = this.keys[this.head];
       const deadline = this.deadlines[this.head];

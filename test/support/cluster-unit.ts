@@ -104,7 +104,7 @@ export class UnitNode {
   /** What the cleanup pipeline does with the client's resources. */
   async disconnect(record: ClientRecord): Promise<void> {
     this.registry.unregister(record.id);
-    for (const resource of this.registry.takeResources(record)) await resource.dispose();
+    for (const resource of this.registry.takeResources(record)) await resource.dispose('client_close', record);
   }
 
   async close({ leave = true } = {}): Promise<void> {

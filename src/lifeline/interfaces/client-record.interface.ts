@@ -38,6 +38,16 @@ export interface ClientRecord {
   readonly userId: string | undefined;
   /** The session this connection holds (SessionsService's field; changes when the client resumes another). */
   sessionId: string | undefined;
+  /**
+   * PresenceService's field: the connection's member key once it joined;
+   * null while it is tracked but not joined (an anonymous connection that
+   * may still resume a session); undefined when presence does not track it
+   * (before its connect handler, after its release). Kept here rather than in
+   * a map of presence's own: one object and one hash-table entry fewer per connection.
+   */
+  presenceMember: string | null | undefined;
+  /** PresenceService's field: topics watched with `presence: true`; created on the first (most connections never do). */
+  presenceTopics: Set<string> | undefined;
   /** Epoch milliseconds of the last pong; NaN before the first (heartbeat's field). */
   lastPongAt: number;
   /** Round trip of the last answered protocol ping, in ms; NaN before the first (heartbeat's field). */
@@ -54,14 +64,20 @@ export interface ClientRecord {
   closeCode: number | undefined;
   /** `code` of the first 'error' the socket emitted (ws codes such as WS_ERR_INVALID_UTF8). */
   errorCode: string | undefined;
-  /** Rate limit token bucket: tokens left, when last refilled (performance.now()), refusals in a row. */
-  rateTokens: number;
-  rateRefilledAt: number;
+  /**
+   * Rate limit token bucket (the rate limiter's fields, see takeToken):
+   * performance.now() when the bucket is full again (0: full), refusals in a row.
+   */
+  rateFullAt: number;
   rateStrikes: number;
   /** performance.now() since when the send buffer has been over the slow-consumer limit. */
   backpressureSince: number | undefined;
-  /** Disposers in order of acquisition; released last-in first-out. */
-  resources: ClientResource[] | undefined;
+  /**
+   * Disposers in order of acquisition; released last-in first-out. The
+   * registry's field: a list of shared resources may be shared by many
+   * clients, so nothing else changes it in place.
+   */
+  resources: readonly ClientResource[] | undefined;
   /** The JWT `topics` claim, compiled; undefined when the token had none (then the policy decides). */
   readonly topicClaims: TopicClaims | undefined;
   /** Epoch milliseconds at which the JWT expires (`exp`); NaN when it never does. */

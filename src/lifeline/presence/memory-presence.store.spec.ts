@@ -87,6 +87,19 @@ describe('MemoryPresenceStore', () => {
     expect(await store.tick()).toHaveLength(1);
   });
 
+  it('a member in its grace reports when it ends and no connection; the offline carries the reason of the last leave', async () => {
+    await connect('u:a', 'c1');
+    await store.apply([{ add: false, scope: USER_SCOPE, member: 'u:a', clientId: 'c1', reason: 'client_close' }]);
+    expect(await store.member(USER_SCOPE, 'u:a')).toEqual({ member: 'u:a', since: now, nodes: {}, leavingAt: now + GRACE });
+    // Leaving again without being back is nothing: still the first grace.
+    expect(await disconnect('u:a', 'c1')).toEqual([]);
+    await connect('u:a', 'c2');
+    expect(await store.member(USER_SCOPE, 'u:a')).toEqual({ member: 'u:a', since: now, nodes: { local: 1 }, leavingAt: undefined });
+    await store.apply([{ add: false, scope: USER_SCOPE, member: 'u:a', clientId: 'c2', reason: 'heartbeat_timeout' }]);
+    now += GRACE;
+    expect(await store.tick()).toEqual([{ to: 'offline', member: 'u:a', since: now - GRACE, at: now, reason: 'heartbeat_timeout' }]);
+  });
+
   it('topic changes: join once, leave after the grace, or at once for an explicit unsubscribe', async () => {
     await connect('u:a', 'c1', 't');
     await connect('u:a', 'c2', 't');

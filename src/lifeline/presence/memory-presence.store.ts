@@ -6,26 +6,30 @@ import type {
   StoredMember,
   UserTransition,
 } from './interfaces/presence-store.interface';
+import { DeadlineFifo } from '../deadline-fifo';
 import { USER_SCOPE } from './presence.constants';
 
+/** Two fields (40 B and the boxed `since`): one per member of every scope, so one per connection at least. */
 interface MemberState {
   since: number;
   /**
    * Connection ids in the scope (one process: no node to record): the id
    * itself while there is one (most members: no Set of ~200 B each), a Set
-   * from the second on, '' when none is left.
+   * from the second on; when none is left, its grace (the very entry queued).
    */
-  clients: string | Set<string>;
-  /** Epoch ms the grace ends; NaN while the member has a connection. */
-  leavingAt: number;
-  reason: string;
+  clients: string | Set<string> | Grace;
 }
 
-/** A grace that ends at `at`; stale once the member came back (its leavingAt differs). */
-interface GraceEntry {
-  scope: PresenceScope;
-  member: string;
-  at: number;
+/**
+ * A member's grace, queued and held by the member while it lasts; stale once
+ * the member came back or left again (its `clients` is no longer this entry).
+ */
+interface Grace {
+  readonly scope: PresenceScope;
+  readonly member: string;
+  /** Epoch ms it ends. */
+  readonly at: number;
+  readonly reason: string;
 }
 
 export const MEMORY_NODE_ID = 'local';
@@ -39,8 +43,7 @@ export const MEMORY_NODE_ID = 'local';
 export class MemoryPresenceStore implements PresenceStore {
   readonly nodeId = MEMORY_NODE_ID;
   private readonly scopes = new Map<PresenceScope, Map<string, MemberState>>();
-  private graces: GraceEntry[] = [];
-  private graceHead = 0;
+  private readonly graces = new DeadlineFifo<Grace>();
   private host: PresenceStoreHost | undefined;
 
   constructor(
@@ -65,18 +68,10 @@ export class MemoryPresenceStore implements PresenceStore {
   tick(): Promise<UserTransition[]> {
     const transitions: UserTransition[] = [];
     const now = this.now();
-    while (this.graceHead < this.graces.length && this.graces[this.graceHead].at <= now) {
-      const { scope, member, at } = this.graces[this.graceHead++];
-      const state = this.scopes.get(scope)?.get(member);
-      if (state && state.leavingAt === at && clientCount(state) === 0) this.gone(scope, member, state, now, transitions);
-    }
-    if (this.graceHead === this.graces.length) {
-      this.graces = [];
-      this.graceHead = 0;
-    } else if (this.graceHead >= 1024 && this.graceHead * 2 >= this.graces.length) {
-      this.graces = this.graces.slice(this.graceHead);
-      this.graceHead = 0;
-    }
+    this.graces.drain(now, (grace) => {
+      const state = this.scopes.get(grace.scope)?.get(grace.member);
+      if (state && state.clients === grace) this.gone(grace.scope, grace.member, state, now, transitions, grace.reason);
+    });
     return Promise.resolve(transitions);
   }
 
@@ -104,7 +99,7 @@ export class MemoryPresenceStore implements PresenceStore {
   get sizes(): { scopes: number; members: number; graces: number } {
     let members = 0;
     for (const scope of this.scopes.values()) members += scope.size;
-    return { scopes: this.scopes.size, members, graces: this.graces.length - this.graceHead };
+    return { scopes: this.scopes.size, members, graces: this.graces.length };
   }
 
   private view(member: string, state: MemberState): StoredMember {
@@ -112,7 +107,7 @@ export class MemoryPresenceStore implements PresenceStore {
       member,
       since: state.since,
       nodes: clientCount(state) > 0 ? { [MEMORY_NODE_ID]: clientCount(state) } : {},
-      leavingAt: Number.isNaN(state.leavingAt) ? undefined : state.leavingAt,
+      leavingAt: isGrace(state.clients) ? state.clients.at : undefined,
     };
   }
 
@@ -122,59 +117,70 @@ export class MemoryPresenceStore implements PresenceStore {
       scope = new Map();
       this.scopes.set(op.scope, scope);
     }
-    let state = scope.get(op.member);
+    const state = scope.get(op.member);
     if (!state) {
-      state = { since: now, clients: '', leavingAt: Number.NaN, reason: '' };
-      scope.set(op.member, state);
+      scope.set(op.member, { since: now, clients: op.clientId });
       if (op.scope === USER_SCOPE) transitions.push({ to: 'online', member: op.member, since: now, at: now });
       else this.host?.onTopicChange({ topic: op.scope, join: true, member: op.member, since: now });
     } else {
       // Back within the grace: no transition; the queued grace goes stale.
-      state.leavingAt = Number.NaN;
+      addClient(state, op.clientId);
     }
-    addClient(state, op.clientId);
   }
 
   private remove(op: PresenceOp, now: number, transitions: UserTransition[]): void {
     const state = this.scopes.get(op.scope)?.get(op.member);
-    if (!state || !deleteClient(state, op.clientId) || clientCount(state) > 0) return;
-    state.reason = op.reason ?? 'client_close';
+    // Its last connection left: gone now, or its grace starts (clients becomes the grace).
+    if (!state || deleteClient(state, op.clientId) !== 0) return;
+    const reason = op.reason ?? 'client_close';
     if (op.immediate) {
-      this.gone(op.scope, op.member, state, now, transitions);
-    } else if (Number.isNaN(state.leavingAt)) {
-      state.leavingAt = now + this.graceMs;
-      this.graces.push({ scope: op.scope, member: op.member, at: state.leavingAt });
+      this.gone(op.scope, op.member, state, now, transitions, reason);
+    } else {
+      const grace: Grace = { scope: op.scope, member: op.member, at: now + this.graceMs, reason };
+      state.clients = grace;
+      this.graces.push(grace, grace.at);
     }
   }
 
-  private gone(scope: PresenceScope, member: string, state: MemberState, now: number, transitions: UserTransition[]): void {
+  private gone(
+    scope: PresenceScope,
+    member: string,
+    state: MemberState,
+    now: number,
+    transitions: UserTransition[],
+    reason: string,
+  ): void {
     const members = this.scopes.get(scope);
     members?.delete(member);
     if (members?.size === 0) this.scopes.delete(scope);
     if (scope === USER_SCOPE) {
-      transitions.push({ to: 'offline', member, since: state.since, at: now, reason: state.reason });
+      transitions.push({ to: 'offline', member, since: state.since, at: now, reason });
     } else {
       this.host?.onTopicChange({ topic: scope, join: false, member, since: state.since });
     }
   }
 }
 
+function isGrace(clients: MemberState['clients']): clients is Grace {
+  return typeof clients === 'object' && !(clients instanceof Set);
+}
+
 function clientCount(state: MemberState): number {
-  return typeof state.clients === 'string' ? (state.clients === '' ? 0 : 1) : state.clients.size;
+  const { clients } = state;
+  return typeof clients === 'string' ? 1 : isGrace(clients) ? 0 : clients.size;
 }
 
 function addClient(state: MemberState, clientId: string): void {
   const { clients } = state;
-  if (clients === '' || clients === clientId) state.clients = clientId;
+  if (isGrace(clients) || clients === clientId) state.clients = clientId;
   else if (typeof clients === 'string') state.clients = new Set([clients, clientId]);
   else clients.add(clientId);
 }
 
-/** False if the client was not there. */
-function deleteClient(state: MemberState, clientId: string): boolean {
+/** Connections left, -1 if the client was not there. At 0 the caller replaces `clients` (the id, or an empty Set) at once. */
+function deleteClient(state: MemberState, clientId: string): number {
   const { clients } = state;
-  if (typeof clients !== 'string') return clients.delete(clientId);
-  if (clients !== clientId || clientId === '') return false;
-  state.clients = '';
-  return true;
+  if (typeof clients === 'string') return clients === clientId ? 0 : -1;
+  if (isGrace(clients)) return -1;
+  return clients.delete(clientId) ? clients.size : -1;
 }

@@ -54,18 +54,6 @@ import { LifelineLogger } from '../log-entry';
  */
 export const TRANSITIONS_PER_TURN = 128;
 
-/** What this node knows of one of its connections. */
-interface LocalConnection {
-  record: ClientRecord;
-  /**
-   * Undefined while an anonymous connection may still resume a session and
-   * so become that session's member (see settle()).
-   */
-  member: string | undefined;
-  /** Topics the connection subscribed to with `presence: true`; created on the first (most never do). */
-  topics: Set<string> | undefined;
-}
-
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -79,12 +67,17 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  * `presence` diff frames, batched per topic: at most one frame per topic per
  * PRESENCE_BATCH_MS, built once and sent to every local watcher. One timer
  * ends the graces (and in a cluster looks for dead nodes).
+ *
+ * What this node knows of a connection lives in two fields of its
+ * ClientRecord that are this service's (`presenceMember`, `presenceTopics`),
+ * not in a map of its own: no object and no hash-table entry per connection.
  */
 @Injectable()
 export class PresenceService implements PresenceStoreHost, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new LifelineLogger('Presence');
   private store: PresenceStore;
-  private readonly local = new Map<string, LocalConnection>();
+  /** Connections tracked here (presenceMember not undefined), for leak checks. */
+  private tracked = 0;
   /** Local connections that get a topic's diffs. */
   private readonly watchers = new Map<string, Set<ClientRecord>>();
   /**
@@ -139,7 +132,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** One resource object for every connection (its disposer gets the record): no closure per connection. */
   private readonly resource: ClientResource = {
     name: USER_PRESENCE_RESOURCE,
-    dispose: (reason, record) => record && this.release(record.id, reason ?? 'client_close'),
+    dispose: (reason, record) => record && this.release(record, reason ?? 'client_close'),
   };
 
   constructor(
@@ -214,20 +207,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   onConnected({ clientId }: ClientConnectedEvent): void {
     const record = this.registry.get(clientId);
     if (!record) return;
+    if (record.presenceMember !== undefined) return;
     const waits = record.userId === undefined && this.resumeWindowMs > 0;
-    const entry: LocalConnection = { record, member: waits ? undefined : memberKey(record.userId, clientId), topics: undefined };
-    this.local.set(clientId, entry);
+    const member = waits ? null : memberKey(record.userId, clientId);
+    record.presenceMember = member;
+    this.tracked++;
     const attached = this.registry.attachResource(record, this.resource);
     if (!attached) return;
-    if (waits) {
-      this.unsettled.push(clientId, Date.now() + this.resumeWindowMs);
-    }
-    else this.run([{ add: true, scope: USER_SCOPE, member: entry.member!, clientId }]);
+    if (member === null) this.unsettled.push(clientId, Date.now() + this.resumeWindowMs);
+    else this.run([{ add: true, scope: USER_SCOPE, member, clientId }]);
   }
 
   /** ResumeService: a `resume` of this connection is being answered; its member waits for the answer. */
   resumeStarted(record: ClientRecord): void {
-    if (this.local.get(record.id)?.member === undefined && this.local.has(record.id)) this.resuming.add(record.id);
+    if (record.presenceMember === null) this.resuming.add(record.id);
   }
 
   /**
@@ -240,14 +233,13 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    */
   async resumeEnded(record: ClientRecord, sessionId: string | undefined): Promise<void> {
     this.resuming.delete(record.id);
-    const entry = this.local.get(record.id);
-    if (!entry) return;
+    const old = record.presenceMember;
+    if (old === undefined) return;
     const member = memberKey(record.userId, sessionId ?? record.id);
-    const old = entry.member;
     if (old === member) return;
-    if (old === undefined) return this.settle(record.id, entry, member);
-    entry.member = member;
-    const scopes = [USER_SCOPE, ...(entry.topics ?? [])];
+    if (old === null) return this.settle(record, member);
+    record.presenceMember = member;
+    const scopes = [USER_SCOPE, ...(record.presenceTopics ?? [])];
     const ops: PresenceOp[] = scopes.map((scope) => ({ add: true, scope, member, clientId: record.id }));
     for (const scope of scopes) ops.push({ add: false, scope, member: old, clientId: record.id, reason: 'resumed', immediate: true });
     // Contained like settle(): the resume goes on, and a cluster store rewrites its share from the local state.
@@ -262,26 +254,28 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * shared by every joiner until the topic's next flush.
    */
   async watch(record: ClientRecord, topic: string): Promise<string> {
-    const entry = this.local.get(record.id);
-    if (!entry) throw new ProtocolError('connection is closing', 'subscribe');
+    if (record.presenceMember === undefined) throw new ProtocolError('connection is closing', 'subscribe');
     // Its first subscribe with presence: the connection is not resuming (or its resume was answered).
-    if (entry.member === undefined && !this.resuming.has(record.id)) await this.settle(record.id, entry, memberKey(undefined, record.id));
-    if (entry.member === undefined) throw new ProtocolError('a resume of this connection is being answered', 'subscribe');
+    if (record.presenceMember === null && !this.resuming.has(record.id)) await this.settle(record, memberKey(undefined, record.id));
+    // Read again: a release may have run during the settle.
+    const member = record.presenceMember as string | null | undefined;
+    if (member === undefined) throw new ProtocolError('connection is closing', 'subscribe');
+    if (member === null) throw new ProtocolError('a resume of this connection is being answered', 'subscribe');
     let set = this.watchers.get(topic);
     if (!set) {
       set = new Set();
       this.watchers.set(topic, set);
     }
     set.add(record);
-    entry.topics ??= new Set();
-    if (!entry.topics.has(topic)) {
-      entry.topics.add(topic);
+    const topics = (record.presenceTopics ??= new Set());
+    if (!topics.has(topic)) {
+      topics.add(topic);
       try {
-        await this.applyOps([{ add: true, scope: topic, member: entry.member, clientId: record.id }]);
+        await this.applyOps([{ add: true, scope: topic, member, clientId: record.id }]);
       } catch (err) {
         // The client is told internal_error: it must not watch either. A cluster store that did
         // apply it (a timeout) is marked dirty and rewrites its share from this local state.
-        entry.topics.delete(topic);
+        topics.delete(topic);
         this.unwatchLocal(record, topic);
         throw err;
       }
@@ -293,13 +287,11 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
 
   /** `unsubscribe`: an explicit leave takes effect at once (no grace) if it was the member's last connection there. */
   async unwatch(record: ClientRecord, topic: string): Promise<void> {
-    const entry = this.local.get(record.id);
-    if (!entry?.topics?.delete(topic)) return;
+    const member = record.presenceMember;
+    if (member === undefined || !record.presenceTopics?.delete(topic)) return;
     this.unwatchLocal(record, topic);
-    if (entry.member === undefined) return;
-    await this.applyOps([
-      { add: false, scope: topic, member: entry.member, clientId: record.id, reason: 'unsubscribed', immediate: true },
-    ]);
+    if (member === null) return;
+    await this.applyOps([{ add: false, scope: topic, member, clientId: record.id, reason: 'unsubscribed', immediate: true }]);
   }
 
   /**
@@ -307,17 +299,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    * the last connection of starts its grace. Throws if the store fails, so
    * the pipeline logs and counts it (a cluster store rewrites its share later).
    */
-  async release(clientId: string, reason: DisconnectReason): Promise<void> {
-    const entry = this.local.get(clientId);
-    if (!entry) return;
-    this.local.delete(clientId);
-    this.resuming.delete(clientId);
-    const member = entry.member;
-    for (const topic of entry.topics ?? []) this.unwatchLocal(entry.record, topic);
-    // Never joined (left within its window): nothing to leave.
+  async release(record: ClientRecord, reason: DisconnectReason): Promise<void> {
+    const member = record.presenceMember;
     if (member === undefined) return;
+    const clientId = record.id;
+    const topics = record.presenceTopics;
+    record.presenceMember = undefined;
+    record.presenceTopics = undefined;
+    this.tracked--;
+    this.resuming.delete(clientId);
+    for (const topic of topics ?? []) this.unwatchLocal(record, topic);
+    // Never joined (left within its window): nothing to leave.
+    if (member === null) return;
     const ops: PresenceOp[] = [{ add: false, scope: USER_SCOPE, member, clientId, reason }];
-    for (const topic of entry.topics ?? []) ops.push({ add: false, scope: topic, member, clientId, reason });
+    for (const topic of topics ?? []) ops.push({ add: false, scope: topic, member, clientId, reason });
     this.emitTransitions(await this.store.apply(ops));
   }
 
@@ -355,7 +350,7 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     flushScheduled: boolean;
   } {
     return {
-      connections: this.local.size,
+      connections: this.tracked,
       unsettled: this.unsettled.length + this.resuming.size,
       watchedTopics: this.watchers.size,
       replicas: this.replicas.size + this.loading.size,
@@ -364,11 +359,16 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
     };
   }
 
-  /** PresenceStoreHost: what this node holds, for a store rewriting its share. */
+  /**
+   * PresenceStoreHost: what this node holds, for a store rewriting its share.
+   * Live clients only: one unregistered and on its way out is about to leave
+   * every scope anyway.
+   */
   *localEntries(): Iterable<LocalPresenceEntry> {
-    for (const [clientId, entry] of this.local) {
-      if (entry.member === undefined) continue;
-      yield { clientId, member: entry.member, scopes: [USER_SCOPE, ...(entry.topics ?? [])] };
+    for (const record of this.registry.values()) {
+      const member = record.presenceMember;
+      if (typeof member !== 'string') continue;
+      yield { clientId: record.id, member, scopes: [USER_SCOPE, ...(record.presenceTopics ?? [])] };
     }
   }
 
@@ -416,19 +416,20 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   /** Anonymous connections whose window ended without a resume join as themselves. */
   private settleDue(): void {
     this.unsettled.drain(Date.now(), (clientId) => {
-      const entry = this.local.get(clientId);
-      if (entry?.member === undefined && entry && !this.resuming.has(clientId)) {
-        void this.settle(clientId, entry, memberKey(undefined, clientId)).catch(() => undefined);
+      // A client unregistered meanwhile is leaving: it does not join.
+      const record = this.registry.get(clientId);
+      if (record?.presenceMember === null && !this.resuming.has(clientId)) {
+        void this.settle(record, memberKey(undefined, clientId)).catch(() => undefined);
       }
     });
   }
 
   /** The connection joins the user level as `member` (its topics follow through watch()). */
-  private settle(clientId: string, entry: LocalConnection, member: string): Promise<void> {
-    if (entry.member !== undefined) return Promise.resolve();
-    entry.member = member;
+  private settle(record: ClientRecord, member: string): Promise<void> {
+    if (record.presenceMember !== null) return Promise.resolve();
+    record.presenceMember = member;
     // Failures are logged, not thrown: a cluster store rewrites its share from the local state.
-    return this.applyOps([{ add: true, scope: USER_SCOPE, member, clientId }]).then(
+    return this.applyOps([{ add: true, scope: USER_SCOPE, member, clientId: record.id }]).then(
       () => {
         this.failureLogged = false;
       },

@@ -71,6 +71,21 @@ describe('MemorySessionStore', () => {
     expect(store.size).toBe(1);
   });
 
+  it('a released session taken over has no previous owner, and expires on its second release only', async () => {
+    const store = make(80);
+    await store.create({ id: 's', tokenHash: 'h1', userId: undefined, owner: 'c1' });
+    await store.release('s', 'c1');
+    await sleep(40);
+    expect(await store.takeOver('s', 'h1', 'h2', 'c2', undefined)).toEqual({ ok: true, previousOwner: undefined, topics: [], presence: [] });
+    await store.release('s', 'c2');
+    // The first release's deadline passes: stale, the session stays.
+    await sleep(60);
+    expect(store.size).toBe(1);
+    await sleep(80);
+    expect(store.size).toBe(0);
+    expect(await store.takeOver('s', 'h2', 'h3', 'c3', undefined)).toEqual({ ok: false, reason: 'expired' });
+  });
+
   it('remembers publish ids, the oldest forgotten beyond the bound', async () => {
     const store = make();
     await store.create({ id: 's', tokenHash: 'h', userId: undefined, owner: 'c' });

@@ -8,21 +8,31 @@ import {
 } from './interfaces/session-store.interface';
 import { sameHash } from './session-token';
 
-/** Kept small: one per connection (the id is the map key; 0, a small integer, while live). */
+/**
+ * Kept small: one per connection (the id is the map key). Four fields (56 B):
+ * what a session that was never resumed, subscribed or published through
+ * needs; the rest waits in `more`, made on first use.
+ */
 interface Session {
   tokenHash: string;
+  readonly userId: string | undefined;
+  /** The connection holding it (a string); once released, Date.now() when it expires (a number). */
+  owner: string | number;
+  more: SessionMore | undefined;
+}
+
+/** What most sessions never get. */
+interface SessionMore {
   /** The token before the last resume: still accepted, in case the `resumed` frame never arrived. */
   previousHash: string | undefined;
-  readonly userId: string | undefined;
-  /** The connection holding it; undefined once released. */
-  owner: string | undefined;
   topics: Set<string> | undefined;
   /** Those of `topics` watched with `presence: true`. */
   watched: Set<string> | undefined;
   ids: Map<string, PublishedId> | undefined;
-  /** Date.now() when it expires; 0 while a connection holds it. */
-  expiresAt: number;
 }
+
+const moreOf = (session: Session): SessionMore =>
+  (session.more ??= { previousHash: undefined, topics: undefined, watched: undefined, ids: undefined });
 
 /**
  * Sessions in this process's memory. Released sessions wait in one FIFO
@@ -54,16 +64,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   create(session: NewSession): Promise<void> {
-    this.sessions.set(session.id, {
-      tokenHash: session.tokenHash,
-      previousHash: undefined,
-      userId: session.userId,
-      owner: session.owner,
-      topics: undefined,
-      watched: undefined,
-      ids: undefined,
-      expiresAt: 0,
-    });
+    this.sessions.set(session.id, { tokenHash: session.tokenHash, userId: session.userId, owner: session.owner, more: undefined });
     return Promise.resolve();
   }
 
@@ -72,32 +73,32 @@ export class MemorySessionStore implements SessionStore {
     if (!session) {
       return Promise.resolve({ ok: false, reason: this.tombstones.has(id) ? 'expired' : 'unknown_session' });
     }
-    if (!sameHash(session.tokenHash, tokenHash) && !sameHash(session.previousHash, tokenHash)) {
+    if (!sameHash(session.tokenHash, tokenHash) && !sameHash(session.more?.previousHash, tokenHash)) {
       return Promise.resolve({ ok: false, reason: 'unknown_session' });
     }
-    if (session.owner === undefined && session.expiresAt <= Date.now()) {
+    const previous = session.owner;
+    if (typeof previous === 'number' && previous <= Date.now()) {
       return Promise.resolve({ ok: false, reason: 'expired' }); // its timer has not run yet
     }
     if (session.userId !== userId) return Promise.resolve({ ok: false, reason: 'forbidden' });
-    const previous = session.owner;
-    session.previousHash = tokenHash;
+    const more = moreOf(session);
+    more.previousHash = tokenHash;
     session.tokenHash = newTokenHash;
-    session.owner = owner;
-    session.expiresAt = 0; // its queue entry is now stale: expire() checks
+    session.owner = owner; // a queued expiry is now stale: expire() checks
     return Promise.resolve({
       ok: true,
-      previousOwner: previous === undefined ? undefined : { clientId: previous },
-      topics: session.topics ? [...session.topics] : [],
-      presence: session.watched ? [...session.watched] : [],
+      previousOwner: typeof previous === 'string' ? { clientId: previous } : undefined,
+      topics: more.topics ? [...more.topics] : [],
+      presence: more.watched ? [...more.watched] : [],
     });
   }
 
   release(id: string, owner: string): Promise<void> {
     const session = this.sessions.get(id);
     if (session && session.owner === owner) {
-      session.owner = undefined;
-      session.expiresAt = Date.now() + this.ttlMs;
-      this.expiries.push(id, session.expiresAt);
+      const expiresAt = Date.now() + this.ttlMs;
+      session.owner = expiresAt;
+      this.expiries.push(id, expiresAt);
     }
     return Promise.resolve();
   }
@@ -110,27 +111,28 @@ export class MemorySessionStore implements SessionStore {
   addTopic(id: string, topic: string, presence = false): Promise<void> {
     const session = this.sessions.get(id);
     if (session) {
-      (session.topics ??= new Set()).add(topic);
-      if (presence) (session.watched ??= new Set()).add(topic);
+      const more = moreOf(session);
+      (more.topics ??= new Set()).add(topic);
+      if (presence) (more.watched ??= new Set()).add(topic);
     }
     return Promise.resolve();
   }
 
   removeTopic(id: string, topic: string): Promise<void> {
-    const session = this.sessions.get(id);
-    session?.topics?.delete(topic);
-    session?.watched?.delete(topic);
+    const more = this.sessions.get(id)?.more;
+    more?.topics?.delete(topic);
+    more?.watched?.delete(topic);
     return Promise.resolve();
   }
 
   published(id: string, publishId: string): Promise<PublishedId | undefined> {
-    return Promise.resolve(this.sessions.get(id)?.ids?.get(publishId));
+    return Promise.resolve(this.sessions.get(id)?.more?.ids?.get(publishId));
   }
 
   rememberPublished(id: string, publishId: string, published: PublishedId): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) return Promise.resolve();
-    const ids = (session.ids ??= new Map());
+    const ids = (moreOf(session).ids ??= new Map());
     ids.set(publishId, published);
     // Map keeps insertion order: the first key is the oldest.
     if (ids.size > MAX_PUBLISH_IDS_PER_SESSION) ids.delete(ids.keys().next().value as string);
@@ -145,7 +147,7 @@ export class MemorySessionStore implements SessionStore {
   private expire(id: string, deadline: number): void {
     const session = this.sessions.get(id);
     // Taken over (and maybe released again) since this entry was queued.
-    if (!session || session.owner !== undefined || session.expiresAt !== deadline) return;
+    if (!session || session.owner !== deadline) return;
     this.sessions.delete(id);
     this.tombstones.set(id, deadline);
     this.forgetting.push(id, deadline + this.tombstoneMs);
