@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { PairFifo } from '../pair-fifo';
 
 /** How long frames may run in one event-loop turn before the rest wait for the next. */
 export const FRAME_SLICE_MS = 5;
@@ -32,10 +33,8 @@ export class FrameSlices<C, F> {
   private turnArmed = false;
   private turnStart = 0;
   private drainScheduled = false;
-  /** Parallel arrays (no object per waiting frame); entries before `head` are done. */
-  private clients: (C | undefined)[] = [];
-  private frames: (F | undefined)[] = [];
-  private head = 0;
+  /** No object per waiting frame. */
+  private readonly waitingFrames = new PairFifo<C, F>();
   /** Frames per slice, adapted to what a frame costs with its continuations. */
   private quota = 64;
   private sliceStart = 0;
@@ -51,7 +50,7 @@ export class FrameSlices<C, F> {
 
   /** Frames waiting for a later turn. */
   get waiting(): number {
-    return this.clients.length - this.head;
+    return this.waitingFrames.length;
   }
 
   /** Frames the next slice may run at most (for tests and metrics). */
@@ -64,7 +63,7 @@ export class FrameSlices<C, F> {
    * later turn (the caller must not handle it).
    */
   admit(client: C, frame: F, now = this.clock()): boolean {
-    if (this.head < this.clients.length) {
+    if (this.waitingFrames.length > 0) {
       this.enqueue(client, frame);
       return false;
     }
@@ -80,8 +79,7 @@ export class FrameSlices<C, F> {
   }
 
   private enqueue(client: C, frame: F): void {
-    this.clients.push(client);
-    this.frames.push(frame);
+    this.waitingFrames.push(client, frame);
     this.scheduleDrain();
   }
 
@@ -103,20 +101,17 @@ export class FrameSlices<C, F> {
     this.sliceStart = this.clock();
     this.sliceFrames = 0;
     // A handler may admit more frames (a client's next one): they queue behind.
-    while (this.head < this.clients.length && this.sliceFrames < this.quota) {
-      const i = this.head++;
-      const client = this.clients[i] as C;
-      const frame = this.frames[i] as F;
-      // Let go of them at once: the arrays are dropped or compacted later.
-      this.clients[i] = undefined;
-      this.frames[i] = undefined;
-      this.sliceFrames++;
-      try {
-        this.run(client, frame);
-      } catch (err) {
-        this.onError(err);
-      }
+    while (this.sliceFrames < this.quota && this.waitingFrames.shift(this.runOne)) {
       if (this.clock() - this.sliceStart >= this.sliceMs) break;
+    }
+  };
+
+  private readonly runOne = (client: C, frame: F): void => {
+    this.sliceFrames++;
+    try {
+      this.run(client, frame);
+    } catch (err) {
+      this.onError(err);
     }
   };
 
@@ -128,20 +123,6 @@ export class FrameSlices<C, F> {
       const fit = Math.floor((this.sliceFrames * this.sliceMs) / cost);
       this.quota = Math.max(1, Math.min(this.quota * 2, fit, 4096));
     }
-    this.compact();
-    if (this.head < this.clients.length) this.scheduleDrain();
+    if (this.waitingFrames.length > 0) this.scheduleDrain();
   };
-
-  /** Drops the done prefix when empty, or once it is most of the arrays (amortised O(1)). */
-  private compact(): void {
-    if (this.head === this.clients.length) {
-      this.clients = [];
-      this.frames = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.clients.length) {
-      this.clients = this.clients.slice(this.head);
-      this.frames = this.frames.slice(this.head);
-      this.head = 0;
-    }
-  }
 }
