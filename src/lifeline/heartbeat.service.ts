@@ -52,6 +52,15 @@ export const PACED_ABOVE_CLIENTS = 2000;
  */
 export const PACED_WINDOW = 0.5;
 
+/**
+ * How far a paced sweep may fall behind its schedule. After a stall (GC, no
+ * CPU) it goes on at its rate instead of catching up in back-to-back slices:
+ * a catch-up burst of hundreds of pings brings their pongs back together,
+ * which is what pacing is for avoiding. A sweep that stalls ends that much
+ * later (the window leaves half the interval of slack).
+ */
+const PACED_MAX_LAG_MS = 1;
+
 interface SweepTotals {
   clients: number;
   pinged: number;
@@ -323,14 +332,16 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
    * sweepSliceMs. Above pacedAbove clients the slices also follow a schedule:
    * client k is visited no earlier than k / rate ms after the start, where
    * rate spreads the clients counted at the start over PACED_WINDOW of the
-   * interval; a slice that is ahead sleeps (a timer, not a busy yield). Pings
+   * interval; a slice that is ahead sleeps (a timer, not a busy yield), and
+   * one that lags more than PACED_MAX_LAG_MS does not catch up. Pings
    * still go out in registry order, so the deadline FIFO stays in order, and
    * each deadline still runs from that client's own ping.
    */
   private async pingAll(): Promise<SweepTotals> {
     const totals: SweepTotals = { clients: 0, pinged: 0, reaped: 0, failures: 0, longestSliceMs: 0 };
     let sliceStart = performance.now();
-    const sweepStart = sliceStart;
+    // Due time of client 0; moved forward when the sweep lags (PACED_MAX_LAG_MS).
+    let origin = sliceStart;
     const expected = this.registry.size;
     // Clients per ms; 0 = not paced.
     const rate = expected > this.pacedAbove ? expected / (this.options.heartbeatIntervalMs * PACED_WINDOW) : 0;
@@ -346,7 +357,14 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
         const elapsed = now - sliceStart;
         // How far this slice is ahead of the schedule (the next client's due time).
         // Past the clients counted at the start there is nothing left to spread.
-        const aheadMs = rate > 0 && totals.clients < expected ? sweepStart + totals.clients / rate - now : 0;
+        let aheadMs = 0;
+        if (rate > 0 && totals.clients < expected) {
+          aheadMs = origin + totals.clients / rate - now;
+          if (aheadMs < -PACED_MAX_LAG_MS) {
+            origin -= aheadMs + PACED_MAX_LAG_MS;
+            aheadMs = -PACED_MAX_LAG_MS;
+          }
+        }
         if (reapLimit || aheadMs > 0 || elapsed >= this.options.sweepSliceMs) {
           reapedBefore = totals.reaped;
           if (elapsed > totals.longestSliceMs) totals.longestSliceMs = elapsed;
