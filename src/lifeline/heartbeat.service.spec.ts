@@ -7,8 +7,8 @@ import { CaptureLogger } from '../../test/support/capture-logger';
 import { waitFor } from '../../test/support/wait';
 import { CleanupPipeline } from './cleanup/cleanup.pipeline';
 import { ClientRegistryService } from './client-registry.service';
-import { HEARTBEAT_DEADLINE_NAME } from './constants';
-import { HeartbeatService } from './heartbeat.service';
+import { HEARTBEAT_DEADLINE_NAME, HEARTBEAT_INTERVAL_NAME } from './constants';
+import { HeartbeatService, PACED_ABOVE_CLIENTS, PACED_WINDOW } from './heartbeat.service';
 import type { ClientRecord } from './interfaces/client-record.interface';
 import {
   type ClientDisconnectedEvent,
@@ -135,6 +135,51 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     // Typed-array sort is numeric.
     expect(Array.from(sweeps[1].rttSamplesMs.slice().sort())).toEqual(firstRtts);
     expect(Array.from(sweeps[2].rttSamplesMs.slice().sort())).toEqual(clients.map((c) => c.record.rttMs).sort((a, b) => a - b));
+  });
+
+  it('sweeps a small server in one burst: no pacing at or below PACED_ABOVE_CLIENTS', async () => {
+    const clients: Awaited<ReturnType<typeof join>>[] = [];
+    for (let i = 0; i < 40; i++) clients.push(await join());
+    expect(PACED_ABOVE_CLIENTS).toBeGreaterThan(clients.length);
+    const swept = await heartbeat.sweep();
+    expect(swept).toMatchObject({ clients: 40, pinged: 40 });
+    // Paced, 40 clients would take PACED_WINDOW x 1000 ms = 500 ms.
+    expect(swept?.durationMs).toBeLessThan(50);
+    const sentAt = clients.map((c) => c.record.pingSentAt);
+    expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeLessThan(50);
+  });
+
+  it('paces a large sweep over half the interval, in registry order, each deadline from its own ping', async () => {
+    // The tick must not start a sweep of its own while this one is measured.
+    scheduler.deleteInterval(HEARTBEAT_INTERVAL_NAME);
+    scheduler.addInterval(HEARTBEAT_INTERVAL_NAME, setInterval(() => undefined, 60_000));
+    // Pacing acts every 32 clients (the clock check): 128 clients, 4 batches 125 ms apart.
+    (heartbeat as unknown as { pacedAbove: number }).pacedAbove = 32;
+    const clients: Awaited<ReturnType<typeof join>>[] = [];
+    for (let i = 0; i < 128; i++) clients.push(await join({ autoPong: i !== 0 && i !== 127 }));
+    const first = clients[0];
+    const last = clients[127];
+
+    const swept = await heartbeat.sweep();
+    const windowMs = INTERVAL_MS * PACED_WINDOW;
+    expect(swept).toMatchObject({ clients: 128, pinged: 128, reaped: 0, failures: 0 });
+    // The last batch is due at 3/4 of the window; no pause after it.
+    expect(swept?.durationMs).toBeGreaterThanOrEqual(windowMs * 0.75 - 5);
+    expect(swept?.durationMs).toBeLessThan(windowMs);
+
+    // The two silent clients, first and last in the registry, were pinged 3/4 of the window apart.
+    expect(last.record.pingSentAt - first.record.pingSentAt).toBeGreaterThanOrEqual(windowMs * 0.75 - 5);
+    const answering = clients.slice(1, 127);
+    await waitFor(() => answering.every((c) => Number.isNaN(c.record.pingSentAt)), 'the others answered', 2000);
+    // Each silent client is reaped at its own ping + timeout: the first long before the last was pinged.
+    await waitFor(() => reaped.length === 2, 'both silent clients reaped', 2000);
+    expect(reaped.map((e) => e.clientId)).toEqual([first.record.id, last.record.id]);
+    for (const event of reaped) {
+      expect(event.reason).toBe('heartbeat_timeout');
+      expect(event.waitedMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+      expect(event.waitedMs).toBeLessThan(TIMEOUT_MS + 60);
+    }
+    expect(answering.every((c) => registry.has(c.record.id) && c.record.rttMs >= 0)).toBe(true);
   });
 
   it('reaps a client that does not answer (autoPong: false) as heartbeat_timeout once the timeout has passed', async () => {

@@ -3,7 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as pause, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { CleanupPipeline } from './cleanup/cleanup.pipeline';
 import { ClientRegistryService } from './client-registry.service';
@@ -33,6 +33,33 @@ const CLOCK_CHECK_EVERY = 32;
  * of tens of milliseconds.
  */
 const REAPS_PER_TURN = 32;
+
+/**
+ * A sweep over more clients than this is paced: its pings are spread over
+ * PACED_WINDOW of the interval instead of going out in one burst of slices.
+ * Pinged together, 19,000 clients answer together, and after any wait for
+ * the CPU their pongs are read in one turn of 10-30 ms. A few thousand pongs
+ * or fewer read in about a millisecond, so small servers keep the burst (and
+ * their sweep lasts no longer than its work).
+ */
+export const PACED_ABOVE_CLIENTS = 2000;
+
+/**
+ * Share of the interval a paced sweep spreads its pings over. Half leaves the
+ * other half as slack, so a late sweep still ends before the next tick, and
+ * keeps each client's ping at about the same place in every sweep (same
+ * Map order, same rate), so its pings stay one interval apart.
+ */
+export const PACED_WINDOW = 0.5;
+
+/**
+ * How far a paced sweep may fall behind its schedule. After a stall (GC, no
+ * CPU) it goes on at its rate instead of catching up in back-to-back slices:
+ * a catch-up burst of hundreds of pings brings their pongs back together,
+ * which is what pacing is for avoiding. A sweep that stalls ends that much
+ * later (the window leaves half the interval of slack).
+ */
+const PACED_MAX_LAG_MS = 1;
 
 interface SweepTotals {
   clients: number;
@@ -69,7 +96,9 @@ export interface HeartbeatStatus {
  * the sweep is doing meanwhile.
  *
  * Work is cut into slices of at most `sweepSliceMs`, yielding to the event
- * loop in between, so 20k clients never freeze the process. One client's
+ * loop in between, so 20k clients never freeze the process. Above
+ * PACED_ABOVE_CLIENTS the pings are also spread over half the interval, so
+ * their pongs do not all come back in the same turn. One client's
  * failure is caught per client and never stops the others; sweeps never
  * overlap.
  */
@@ -77,6 +106,8 @@ export interface HeartbeatStatus {
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new LifelineLogger('Lifeline');
   private readonly startedAt = Date.now();
+  /** Sweeps over more clients than this are paced (a field so that tests can lower it). */
+  private readonly pacedAbove = PACED_ABOVE_CLIENTS;
   /** A sweep is running; the next tick is skipped, never overlapped. */
   private sweeping = false;
   private stopped = true;
@@ -296,9 +327,24 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /**
+   * Visits every client in registry order, in slices of at most
+   * sweepSliceMs. Above pacedAbove clients the slices also follow a schedule:
+   * client k is visited no earlier than k / rate ms after the start, where
+   * rate spreads the clients counted at the start over PACED_WINDOW of the
+   * interval; a slice that is ahead sleeps (a timer, not a busy yield), and
+   * one that lags more than PACED_MAX_LAG_MS does not catch up. Pings
+   * still go out in registry order, so the deadline FIFO stays in order, and
+   * each deadline still runs from that client's own ping.
+   */
   private async pingAll(): Promise<SweepTotals> {
     const totals: SweepTotals = { clients: 0, pinged: 0, reaped: 0, failures: 0, longestSliceMs: 0 };
     let sliceStart = performance.now();
+    // Due time of client 0; moved forward when the sweep lags (PACED_MAX_LAG_MS).
+    let origin = sliceStart;
+    const expected = this.registry.size;
+    // Clients per ms; 0 = not paced.
+    const rate = expected > this.pacedAbove ? expected / (this.options.heartbeatIntervalMs * PACED_WINDOW) : 0;
     // A live Map iterator: clients removed meanwhile are skipped, none copied.
     let reapedBefore = 0;
     for (const record of this.registry.values()) {
@@ -307,11 +353,24 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       // A stale socket's cleanup runs after the slice, in the same turn: bounded like the judge's reaps.
       const reapLimit = totals.reaped - reapedBefore >= REAPS_PER_TURN;
       if (reapLimit || totals.clients % CLOCK_CHECK_EVERY === 0) {
-        const elapsed = performance.now() - sliceStart;
-        if (reapLimit || elapsed >= this.options.sweepSliceMs) {
+        const now = performance.now();
+        const elapsed = now - sliceStart;
+        // How far this slice is ahead of the schedule (the next client's due time).
+        // Past the clients counted at the start there is nothing left to spread.
+        let aheadMs = 0;
+        if (rate > 0 && totals.clients < expected) {
+          aheadMs = origin + totals.clients / rate - now;
+          if (aheadMs < -PACED_MAX_LAG_MS) {
+            origin -= aheadMs + PACED_MAX_LAG_MS;
+            aheadMs = -PACED_MAX_LAG_MS;
+          }
+        }
+        if (reapLimit || aheadMs > 0 || elapsed >= this.options.sweepSliceMs) {
           reapedBefore = totals.reaped;
           if (elapsed > totals.longestSliceMs) totals.longestSliceMs = elapsed;
-          await yieldToEventLoop();
+          // Timers have whole milliseconds; the schedule absorbs the rounding.
+          if (aheadMs > 0) await pause(Math.max(1, Math.floor(aheadMs)));
+          else await yieldToEventLoop();
           if (this.stopped) break;
           sliceStart = performance.now();
         }
