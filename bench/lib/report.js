@@ -133,7 +133,7 @@ function churnTable(results) {
   return [
     `### Churn: ${num(first.cycles, 0)} connect → abrupt-disconnect cycles, ${first.concurrency} at a time`,
     '',
-    `After the run, gc() and a settle of interval + timeout. Baseline: after a ${num(first.warmup, 0)}-cycle warm-up and gc(); "vs fresh" compares with the server before its first client; "2nd half" is the growth over the second half of the cycles alone (a leak keeps growing there, a cache does not). Handles: per type, the fewest seen over ${'8'} readings across one interval, before and after.`,
+    `After the run, gc() and a settle of interval + timeout; Lifeline churns with SESSION_TTL_MS=2000 and its settle also waits out what it keeps on purpose (the sessions for their TTL, their tombstones for ≥ 10 s, presence graces of 5 s: 13 s). Baseline: after a ${num(first.warmup, 0)}-cycle warm-up and gc(); "vs fresh" compares with the server before its first client; "2nd half" is the growth over the second half of the cycles alone (a leak keeps growing there, a cache does not). Handles: per type, the fewest seen over ${'8'} readings across one interval, before and after.`,
     '',
     table(
       [

@@ -10,10 +10,12 @@
 /** HS256 secret of the users variant: the load generators sign one JWT per client with it. */
 const BENCH_JWT_SECRET = 'lifeline-bench-secret-not-for-production-use-0123456789';
 
-const lifelineEnv = ({ intervalMs, timeoutMs }) => ({
+const lifelineEnv = ({ intervalMs, timeoutMs, sessionTtlMs }) => ({
   HEARTBEAT_INTERVAL_MS: String(intervalMs),
   HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
   LOG_LEVEL: 'warn',
+  // The churn scenario shortens the session TTL so that its leak check can wait sessions out.
+  ...(sessionTtlMs !== undefined && { SESSION_TTL_MS: String(sessionTtlMs) }),
 });
 
 const SERVERS = [
