@@ -63,6 +63,8 @@ const DEFAULTS = {
   fanoutPaceMs: [200, 'BENCH_FANOUT_PACE_MS'],
   fanoutBurst: [50, 'BENCH_FANOUT_BURST'],
   fanoutStallMs: [5_000, 'BENCH_FANOUT_STALL_MS'],
+  // Lifeline's SESSION_TTL_MS in churn, whose settle then waits its sessions out (0: as shipped, no wait).
+  churnSessionTtlMs: [2_000, 'BENCH_CHURN_SESSION_TTL_MS'],
   scenarioTimeoutS: [420, 'BENCH_SCENARIO_TIMEOUT_S'],
   totalTimeoutS: [2_100, 'BENCH_TOTAL_TIMEOUT_S'],
 };
@@ -93,6 +95,8 @@ const PRESETS = {
     pollMs: 10,
     deadSlackMs: 100,
     churnCycles: 200,
+    // 200 cycles keep ~50 KB of sessions; waiting them out (13 s a settle) would not fit the 30 s bound.
+    churnSessionTtlMs: 0,
     churnWarmup: 40,
     churnConcurrency: 10,
     churnWorkers: 1,

@@ -72,6 +72,14 @@ function idleTable(results) {
   ].join('\n');
 }
 
+/** How the churn settle treated what Lifeline keeps on purpose (its dropped clients' sessions). */
+function retention(results) {
+  const r = results.scenarios?.churn?.lifeline?.result;
+  if (!r || r.sessionTtlMs === undefined) return '';
+  if (!r.sessionTtlMs) return '; Lifeline runs with its default SESSION_TTL_MS, so its figures include the sessions it keeps resumable';
+  return `; Lifeline churns with SESSION_TTL_MS=${r.sessionTtlMs} and its settle also waits out what it keeps on purpose (sessions for their TTL, their tombstones for ≥ 10 s, presence graces: ${num(r.retentionWaitMs / 1000, 0)} s)`;
+}
+
 function deadTable(results) {
   const first = firstResult(results, 'dead-peers');
   if (!first) return '';
@@ -133,7 +141,7 @@ function churnTable(results) {
   return [
     `### Churn: ${num(first.cycles, 0)} connect → abrupt-disconnect cycles, ${first.concurrency} at a time`,
     '',
-    `After the run, gc() and a settle of interval + timeout; Lifeline churns with SESSION_TTL_MS=2000 and its settle also waits out what it keeps on purpose (the sessions for their TTL, their tombstones for ≥ 10 s, presence graces of 5 s: 13 s). Baseline: after a ${num(first.warmup, 0)}-cycle warm-up and gc(); "vs fresh" compares with the server before its first client; "2nd half" is the growth over the second half of the cycles alone (a leak keeps growing there, a cache does not). Handles: per type, the fewest seen over ${'8'} readings across one interval, before and after.`,
+    `After the run, gc() and a settle of interval + timeout${retention(results)}. Baseline: after a ${num(first.warmup, 0)}-cycle warm-up and gc(); "vs fresh" compares with the server before its first client; "2nd half" is the growth over the second half of the cycles alone (a leak keeps growing there, a cache does not). Handles: per type, the fewest seen over ${'8'} readings across one interval, before and after.`,
     '',
     table(
       [

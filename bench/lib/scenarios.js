@@ -261,8 +261,7 @@ function removalTimes(samples, before, zombies, t0) {
 // churn
 // ---------------------------------------------------------------------------
 
-/** The churn scenario's SESSION_TTL_MS for Lifeline, and the default presence grace it waits out. */
-const CHURN_SESSION_TTL_MS = 2_000;
+/** The default presence grace, which the churn settle waits out with the sessions. */
 const PRESENCE_GRACE_MS = 5_000;
 
 /**
@@ -277,9 +276,11 @@ async function churn(run, def) {
   // A dropped client's session stays resumable for SESSION_TTL_MS (120 s by default), then its
   // tombstone for one more TTL (at least 10 s): state kept on purpose, which a heap check taken
   // within it reads as a leak (+79 % after 100,000 cycles with the default TTL). So Lifeline churns
-  // with a 2 s TTL here, and every snapshot waits its sessions, tombstones and presence graces out.
-  const hb = { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, ...(def.lifeline && { sessionTtlMs: CHURN_SESSION_TTL_MS }) };
-  const retentionMs = def.lifeline ? Math.max(CHURN_SESSION_TTL_MS + Math.max(CHURN_SESSION_TTL_MS, 10_000), PRESENCE_GRACE_MS) + 1_000 : 0;
+  // with a short TTL (cfg.churnSessionTtlMs, 2 s), and every snapshot waits its sessions, tombstones
+  // and presence graces out.
+  const ttl = def.lifeline ? cfg.churnSessionTtlMs : 0;
+  const hb = { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, ...(ttl > 0 && { sessionTtlMs: ttl }) };
+  const retentionMs = ttl > 0 ? Math.max(ttl + Math.max(ttl, 10_000), PRESENCE_GRACE_MS) + 1_000 : 0;
   const server = await run.server(hb);
   const lg = await run.loadgen(def.client, server, cfg.churnConcurrency * cfg.churnWorkers, cfg.churnWorkers);
   const settle = async () => {
@@ -333,6 +334,8 @@ async function churn(run, def) {
     errors: mergeErrors(results),
     concurrency: cfg.churnConcurrency * cfg.churnWorkers,
     warmup: cfg.churnWarmup,
+    sessionTtlMs: ttl,
+    retentionWaitMs: retentionMs,
     cyclesPerSec: round(completed / (wallMs / 1000), 0),
     cpuPerCycleUs: round(cpuUs / Math.max(1, completed), 1),
     clientsLeft: s1.count,
