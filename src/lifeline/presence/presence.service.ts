@@ -46,6 +46,7 @@ import {
   userKey,
 } from './presence.constants';
 import { DeadlineFifo } from '../deadline-fifo';
+import { PairFifo } from '../pair-fifo';
 import { LifelineLogger } from '../log-entry';
 
 /**
@@ -105,13 +106,13 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
   private ownTimer: NodeJS.Timeout | undefined;
   private ticking = false;
   /**
-   * Transitions waiting to be emitted, in the store's order, from
-   * transitionHead on: a batch larger than TRANSITIONS_PER_TURN goes out over
-   * several turns (see emitTransitions), and anything that comes meanwhile
-   * queues behind it.
+   * Transitions waiting to be emitted, in the store's order: a batch larger
+   * than TRANSITIONS_PER_TURN goes out over several turns (see
+   * emitTransitions), and anything that comes meanwhile queues behind it.
+   * A PairFifo lets go of each one as it is emitted and compacts while a
+   * stream keeps it from emptying (the pair's second half is unused).
    */
-  private transitionQueue: UserTransition[] = [];
-  private transitionHead = 0;
+  private readonly transitionQueue = new PairFifo<UserTransition, null>();
   private transitionDrain: NodeJS.Immediate | undefined;
   private failureLogged = false;
   private readonly graceMs: number;
@@ -551,51 +552,42 @@ export class PresenceService implements PresenceStoreHost, OnApplicationBootstra
    */
   private emitTransitions(transitions: UserTransition[]): void {
     if (transitions.length === 0) return;
-    if (this.transitionHead === this.transitionQueue.length && transitions.length <= TRANSITIONS_PER_TURN) {
-      this.emitEach(transitions, 0, transitions.length);
+    if (this.transitionQueue.length === 0 && transitions.length <= TRANSITIONS_PER_TURN) {
+      for (const t of transitions) this.emitOne(t);
       return;
     }
-    for (const t of transitions) this.transitionQueue.push(t);
+    for (const t of transitions) this.transitionQueue.push(t, null);
     this.transitionDrain ??= setImmediate(this.drainNextTurn);
   }
 
   private readonly drainNextTurn = (): void => {
     this.transitionDrain = undefined;
     this.drainTransitions(TRANSITIONS_PER_TURN);
-    if (this.transitionHead < this.transitionQueue.length) this.transitionDrain = setImmediate(this.drainNextTurn);
+    if (this.transitionQueue.length > 0) this.transitionDrain = setImmediate(this.drainNextTurn);
   };
 
+  /** Each is taken off the queue before it is emitted: a listener that makes presence emit again queues behind. */
   private drainTransitions(max: number): void {
-    const from = this.transitionHead;
-    const to = Math.min(this.transitionQueue.length, from + max);
-    // Moved first: a listener that makes presence emit again queues behind these.
-    this.transitionHead = to;
-    this.emitEach(this.transitionQueue, from, to);
-    if (this.transitionHead === this.transitionQueue.length) {
-      this.transitionQueue = [];
-      this.transitionHead = 0;
-    }
+    for (let n = 0; n < max && this.transitionQueue.shift(this.emitOne); n++);
   }
 
-  private emitEach(transitions: readonly UserTransition[], from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const t = transitions[i];
-      const view = memberView(t.member, t.since);
-      if (t.to === 'online') {
-        const event: PresenceOnlineEvent = { ...identity(view), since: t.since };
-        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user online', ...event });
-        this.events.emit(PresenceEvents.online, event);
-      } else {
-        const event: PresenceOfflineEvent = {
-          ...identity(view),
-          reason: t.reason ?? 'connection_lost',
-          onlineForMs: Math.max(0, t.at - t.since),
-        };
-        if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user offline', ...event });
-        this.events.emit(PresenceEvents.offline, event);
-      }
+  private readonly emitOne = (t: UserTransition): void => {
+    const view = memberView(t.member, t.since);
+    if (t.to === 'online') {
+      const event: PresenceOnlineEvent = { ...identity(view), since: t.since };
+      if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user online', ...event });
+      this.events.emit(PresenceEvents.online, event);
+    } else {
+      const event: PresenceOfflineEvent = {
+        ...identity(view),
+        reason: t.reason ?? 'connection_lost',
+        onlineForMs: Math.max(0, t.at - t.since),
+      };
+      if (isLogEnabled(this.logger, 'log')) this.logger.log({ msg: 'user offline', ...event });
+      this.events.emit(PresenceEvents.offline, event);
     }
-  }
+  };
+
 
   private logFailure(msg: string, err: unknown): void {
     if (this.failureLogged) return;
