@@ -1,5 +1,4 @@
 import { ClientRegistryService } from './client-registry.service';
-import { resolveLifelineOptions } from './lifeline.options';
 import { Loopback } from '../../test/support/loopback';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -13,7 +12,7 @@ describe('ClientRegistryService (real sockets)', () => {
 
   beforeEach(async () => {
     loop = await Loopback.start();
-    registry = new ClientRegistryService(resolveLifelineOptions({}));
+    registry = new ClientRegistryService();
   });
 
   afterEach(() => loop.close());

@@ -1,9 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { LIFELINE_OPTIONS } from './constants';
-import type { ResolvedLifelineOptions } from './interfaces/lifeline-options.interface';
 import { admissionOf } from './upgrade/admission';
 import type { ClientRecord, ClientResource, Disposer } from './interfaces/client-record.interface';
 
@@ -41,8 +39,6 @@ export class ClientRegistryService {
    */
   private readonly interned = new WeakMap<readonly ClientResource[], Map<ClientResource, readonly ClientResource[]>>();
   private readonly internedLists = new WeakSet<readonly ClientResource[]>();
-
-  constructor(@Inject(LIFELINE_OPTIONS) private readonly options: ResolvedLifelineOptions) {}
 
   register(socket: WebSocket, request?: IncomingMessage): ClientRecord {
     const existing = this.fromSocket(socket);

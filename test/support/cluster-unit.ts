@@ -16,7 +16,6 @@ import {
   LifelineEvents,
   type TopicSubscriptionEvent,
 } from '../../src/lifeline/lifeline.events';
-import { resolveLifelineOptions } from '../../src/lifeline/lifeline.options';
 import { TopicsService } from '../../src/lifeline/topics/topics.service';
 import { REDIS_URL } from './cluster-nodes';
 
@@ -48,7 +47,7 @@ export function fakeSocket(): FakeSocket {
  */
 export class UnitNode {
   readonly keys: ClusterKeys;
-  readonly registry = new ClientRegistryService(resolveLifelineOptions({}));
+  readonly registry = new ClientRegistryService();
   readonly events = new EventEmitter2();
   readonly topics: TopicsService;
   readonly connection: RedisConnection;

@@ -40,7 +40,7 @@ describe('PresenceService: transitions of a mass disconnect', () => {
   beforeEach(() => {
     const options = resolveLifelineOptions({});
     const events = new EventEmitter2();
-    presence = new PresenceService(options, new ClientRegistryService(options), events);
+    presence = new PresenceService(options, new ClientRegistryService(), events);
     store = new ScriptedStore(options.presence.graceMs);
     presence.useStore(store);
     heard = [];

@@ -51,7 +51,7 @@ describe('TopicsService (real registry, real sockets)', () => {
 
   beforeEach(async () => {
     loop = await Loopback.start();
-    registry = new ClientRegistryService(resolveLifelineOptions({}));
+    registry = new ClientRegistryService();
     topics = new TopicsService(registry);
   });
 
@@ -294,7 +294,7 @@ describe('TopicsService: the bus (cluster mode) and subscription events', () => 
 
   beforeEach(async () => {
     loop = await Loopback.start();
-    registry = new ClientRegistryService(resolveLifelineOptions({}));
+    registry = new ClientRegistryService();
     events = new EventEmitter2();
     topics = new TopicsService(registry, events);
     changes = [];
@@ -359,13 +359,13 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
   const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   it('has no budget unless one is set (the in-memory mode), and cluster mode budget keeps ordinary fan-outs synchronous', () => {
-    const topics = new TopicsService(new ClientRegistryService(resolveLifelineOptions({})));
+    const topics = new TopicsService(new ClientRegistryService());
     expect(topics.sendsPerTurn).toBe(Number.POSITIVE_INFINITY);
     expect(FANOUT_SENDS_PER_TURN).toBeGreaterThanOrEqual(1000);
   });
 
   it('without a budget, every fan-out is synchronous however many there are', () => {
-    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const registry = new ClientRegistryService();
     const topics = new TopicsService(registry);
     const clients = Array.from({ length: 50 }, fakeSocket);
     for (const c of clients) topics.subscribe(registry.register(c.socket as unknown as WebSocket), 't');
@@ -375,7 +375,7 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
   });
 
   it('defers fan-outs past the budget to later turns, one share per turn, in order, each exactly once', async () => {
-    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const registry = new ClientRegistryService();
     const topics = new TopicsService(registry);
     topics.sendsPerTurn = 10;
     const clients = Array.from({ length: 4 }, fakeSocket);
@@ -405,7 +405,7 @@ describe('TopicsService: fan-out budget per event-loop turn', () => {
   });
 
   it('never splits one fan-out, even one larger than the budget, and keeps deliveries behind waiting ones', async () => {
-    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const registry = new ClientRegistryService();
     const topics = new TopicsService(registry);
     topics.sendsPerTurn = 2;
     const big = Array.from({ length: 5 }, fakeSocket);
@@ -444,7 +444,7 @@ describe('TopicsService: catch-up (subscribeFrom) against a log whose reads over
   });
 
   it('replays, then sends held live messages once; late copies of replayed messages are skipped', async () => {
-    const registry = new ClientRegistryService(resolveLifelineOptions({}));
+    const registry = new ClientRegistryService();
     const topics = new TopicsService(registry);
     topics.useLog(logWith(3));
     const c = fakeSocket();
