@@ -305,4 +305,66 @@ describe('ClientRegistryService (real sockets)', () => {
       expect(registry.attach(second.id, 'topic:news', () => undefined)).toBe(true);
     });
   });
+
+  describe('clock and rare fields (column and lazy object behind accessors)', () => {
+    it('reads back what is written, per client, and keeps a departed record on its own copy', async () => {
+      const first = registry.register((await loop.connect()).socket);
+      const second = registry.register((await loop.connect()).socket);
+      first.lastPongAt = 1_000.5;
+      first.rttMs = 2.25;
+      first.pingSentAt = 3;
+      first.rateFullAt = 4;
+      second.lastPongAt = 9;
+      expect([first.lastPongAt, first.rttMs, first.pingSentAt, first.rateFullAt]).toEqual([1_000.5, 2.25, 3, 4]);
+      expect([second.lastPongAt, second.rttMs]).toEqual([9, Number.NaN]);
+
+      const connectedAt = first.connectedAt;
+      registry.unregister(first.id);
+      // The next client takes the freed slot and writes its own clocks.
+      const third = registry.register((await loop.connect()).socket);
+      third.lastPongAt = 77;
+      third.rttMs = 88;
+      expect(third).toMatchObject({ pingSentAt: Number.NaN, rateFullAt: 0, expiresAt: Number.NaN });
+      expect(first).toMatchObject({ connectedAt, lastPongAt: 1_000.5, rttMs: 2.25, pingSentAt: 3, rateFullAt: 4 });
+      // Late writes to a departed record (a pong after cleanup) land on its copy only.
+      first.lastPongAt = 5;
+      expect(third.lastPongAt).toBe(77);
+      expect(first.lastPongAt).toBe(5);
+      expect(registry.unregister(first.id)).toBeUndefined();
+      expect(first.lastPongAt).toBe(5);
+    });
+
+    it('gives thousands of clients slots of their own (across chunks)', async () => {
+      const { socket } = await loop.connect();
+      const sockets = Array.from({ length: 2_500 }, () => Object.create(socket) as typeof socket);
+      const records = sockets.map((s) => registry.register(s));
+      records.forEach((r, i) => (r.lastPongAt = i));
+      expect(records.every((r, i) => r.lastPongAt === i)).toBe(true);
+      for (const r of records.slice(0, 1_000)) registry.unregister(r.id);
+      const again = Array.from({ length: 1_000 }, () => registry.register(Object.create(socket) as typeof socket));
+      again.forEach((r) => (r.lastPongAt = -1));
+      expect(records.every((r, i) => r.lastPongAt === i)).toBe(true);
+      expect(again.every((r) => r.lastPongAt === -1 && Number.isNaN(r.rttMs))).toBe(true);
+    });
+
+    it('rare fields start undefined and hold what is set', async () => {
+      const record = registry.register((await loop.connect()).socket);
+      expect([record.closeCode, record.errorCode, record.backpressureSince, record.presenceTopics, record.topicClaims]).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      record.backpressureSince = undefined;
+      record.closeCode = 1006;
+      record.errorCode = 'WS_ERR_INVALID_UTF8';
+      record.presenceTopics = new Set(['a']);
+      record.backpressureSince = 12.5;
+      expect(record).toMatchObject({ closeCode: 1006, errorCode: 'WS_ERR_INVALID_UTF8', backpressureSince: 12.5 });
+      expect([...(record.presenceTopics ?? [])]).toEqual(['a']);
+      record.backpressureSince = undefined;
+      expect(record.backpressureSince).toBeUndefined();
+    });
+  });
 });

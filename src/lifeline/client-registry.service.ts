@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import { ClockColumn } from './clock-column';
+import { CLOCK_FIELDS, RegisteredClient } from './client-record';
+import { peerAddress } from './peer-address';
 import { admissionOf } from './upgrade/admission';
 import type { ClientRecord, ClientResource, Disposer } from './interfaces/client-record.interface';
 
@@ -28,7 +31,9 @@ const MAX_INTERNED = 64;
  */
 @Injectable()
 export class ClientRegistryService {
-  private readonly clients = new Map<string, ClientRecord>();
+  private readonly clients = new Map<string, RegisteredClient>();
+  /** Every client's clock fields (RegisteredClient), off the V8 heap. */
+  private readonly clocks = new ClockColumn(CLOCK_FIELDS);
   /**
    * Resource lists made only of shared resources (attachResource), one per
    * sequence, used by every client that attached that sequence: a client with
@@ -47,31 +52,17 @@ export class ClientRegistryService {
       // A socket's client lives once; a cleaned-up socket never comes back.
       throw new Error(`socket of client ${existing.id} was already unregistered`);
     }
-    const userAgent = request?.headers['user-agent'];
-    const record: ClientRecord = {
-      id: randomUUID(),
+    const admission = admissionOf(request);
+    const record = new RegisteredClient(
+      randomUUID(),
       socket,
-      connectedAt: Date.now(),
-      remoteAddress: request?.socket.remoteAddress,
-      userAgent,
-      userId: admissionOf(request)?.userId,
-      sessionId: undefined,
-      presenceMember: undefined,
-      presenceTopics: undefined,
-      lastPongAt: Number.NaN,
-      rttMs: Number.NaN,
-      pingSentAt: Number.NaN,
-      pingToken: undefined,
-      closeCode: undefined,
-      errorCode: undefined,
-      rateFullAt: 0,
-      rateStrikes: 0,
-      backpressureSince: undefined,
-      resources: undefined,
-      topicClaims: admissionOf(request)?.topicClaims,
-      expiresAt: admissionOf(request)?.expiresAt ?? Number.NaN,
-      frameQueue: undefined,
-    };
+      peerAddress(request?.socket),
+      request?.headers['user-agent'],
+      admission?.userId,
+      admission?.topicClaims,
+      admission?.expiresAt ?? Number.NaN,
+      this.clocks,
+    );
     this.clients.set(record.id, record);
     (socket as LinkedSocket)[RECORD] = record;
     return record;
@@ -82,6 +73,8 @@ export class ClientRegistryService {
     const record = this.clients.get(id);
     if (!record) return undefined;
     this.clients.delete(id);
+    // The record stays readable (late socket events, the cleanup steps) on a copy of its clocks.
+    this.clocks.give(record);
     return record;
   }
 

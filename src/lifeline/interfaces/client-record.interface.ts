@@ -23,9 +23,10 @@ export interface ClientResource {
  * One live client. The registry owns these records; other services read
  * them and change only the fields documented as theirs.
  *
- * Clock fields are always numbers, NaN meaning "none yet": a field that
- * starts as undefined makes V8 box every later number in a fresh heap
- * object, one per write, per client, per heartbeat.
+ * Clock fields are always numbers, NaN meaning "none yet". The registry's
+ * records keep them in a Float64Array column and their rarely set fields in
+ * one lazily made object, behind accessors (RegisteredClient): a record is
+ * read and written as a plain object, but costs about 110 B less.
  */
 export interface ClientRecord {
   readonly id: string;

@@ -9,9 +9,14 @@ import type {
 import { DeadlineFifo } from '../deadline-fifo';
 import { USER_SCOPE } from './presence.constants';
 
-/** Two fields (40 B and the boxed `since`): one per member of every scope, so one per connection at least. */
+/** Two fields, 40 B: one per member of every scope, so one per connection at least. */
 interface MemberState {
-  since: number;
+  /**
+   * When it joined, in ms after the store's epoch: an integer below 2^31
+   * (24.8 days) is stored in the field itself, where epoch ms would take a
+   * 16 B heap number per member. Past that V8 boxes it, still correct.
+   */
+  sinceMs: number;
   /**
    * Connection ids in the scope (one process: no node to record): the id
    * itself while there is one (most members: no Set of ~200 B each), a Set
@@ -45,11 +50,15 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly scopes = new Map<PresenceScope, Map<string, MemberState>>();
   private readonly graces = new DeadlineFifo<Grace>();
   private host: PresenceStoreHost | undefined;
+  /** Members' `sinceMs` count from here. */
+  private readonly epoch: number;
 
   constructor(
     private readonly graceMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.epoch = now();
+  }
 
   bind(host: PresenceStoreHost): void {
     this.host = host;
@@ -105,7 +114,7 @@ export class MemoryPresenceStore implements PresenceStore {
   private view(member: string, state: MemberState): StoredMember {
     return {
       member,
-      since: state.since,
+      since: this.epoch + state.sinceMs,
       nodes: clientCount(state) > 0 ? { [MEMORY_NODE_ID]: clientCount(state) } : {},
       leavingAt: isGrace(state.clients) ? state.clients.at : undefined,
     };
@@ -119,7 +128,7 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     const state = scope.get(op.member);
     if (!state) {
-      scope.set(op.member, { since: now, clients: op.clientId });
+      scope.set(op.member, { sinceMs: now - this.epoch, clients: op.clientId });
       if (op.scope === USER_SCOPE) transitions.push({ to: 'online', member: op.member, since: now, at: now });
       else this.host?.onTopicChange({ topic: op.scope, join: true, member: op.member, since: now });
     } else {
@@ -154,9 +163,9 @@ export class MemoryPresenceStore implements PresenceStore {
     members?.delete(member);
     if (members?.size === 0) this.scopes.delete(scope);
     if (scope === USER_SCOPE) {
-      transitions.push({ to: 'offline', member, since: state.since, at: now, reason });
+      transitions.push({ to: 'offline', member, since: this.epoch + state.sinceMs, at: now, reason });
     } else {
-      this.host?.onTopicChange({ topic: scope, join: false, member, since: state.since });
+      this.host?.onTopicChange({ topic: scope, join: false, member, since: this.epoch + state.sinceMs });
     }
   }
 }
