@@ -268,7 +268,7 @@ function installRecorder() {
       totalMB: round3(total / 1048576),
       top: [...bySite]
         .sort((a, b) => b[1] - a[1])
-        .slice(0, 15)
+        .slice(0, 40)
         .map(([site, bytes]) => ({ site, MB: round3(bytes / 1048576) })),
     };
   }
@@ -400,7 +400,7 @@ async function main() {
       );
       if (result.allocation) {
         say(`  allocated ${result.allocation.totalMB} MB in ${seconds} s (sampled); scavenges ${result.gc.scavenge?.n ?? 0}; top sites:`);
-        for (const a of result.allocation.top.slice(0, 10)) say(`    ${a.MB.toFixed(1).padStart(7)} MB  ${a.site}`);
+        for (const a of result.allocation.top.slice(0, 25)) say(`    ${a.MB.toFixed(1).padStart(7)} MB  ${a.site}`);
       }
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, `${JSON.stringify(record, null, 1)}\n`);
@@ -499,14 +499,17 @@ async function main() {
         profileFile = path.join(os.tmpdir(), `sweep-delay-${process.pid}-${def.id}-${r}.cpuprofile`);
         await server.probe('cpu-profile-stop', { path: profileFile }, 120_000);
         attribute(result.pauses, JSON.parse(fs.readFileSync(profileFile, 'utf8')));
-        fs.rmSync(profileFile, { force: true });
+        if (process.env.SWEEP_DELAY_KEEP_PROFILE) result.profileFile = profileFile;
+        else fs.rmSync(profileFile, { force: true });
       }
       const h1 = await lg.all('health');
       const lost = h1.reduce((s, h) => s + h.unexpectedCloses, 0) - h0.reduce((s, h) => s + h.unexpectedCloses, 0);
       const count = await server.probe('count');
-      for (const p of result.pauses) {
-        delete p.hrFromUs;
-        delete p.hrToUs;
+      if (!result.profileFile) {
+        for (const p of result.pauses) {
+          delete p.hrFromUs;
+          delete p.hrToUs;
+        }
       }
       return { clients: opened, countAtEnd: count, healthyLost: lost, ...result };
     } finally {
