@@ -7,7 +7,7 @@
  *   node bench/tools/sweep-delay.js [--n=19000] [--runs=5] [--seconds=60]
  *        [--servers=lifeline,plain-ws] [--interval=1000] [--timeout=500]
  *        [--threshold=5] [--profile] [--alloc] [--out=bench/results/sweep-delay.json]
- *        [name=path/to/main.js ...]
+ *        [name=path/to/main.js[,--node-flag...] ...]
  *
  * Per run and server (interleaved, a fresh server each time, pinned to CPU 0
  * with the bench probe; three load generators on CPU 1): N clients connect,
@@ -27,7 +27,10 @@
  *
  * Prints a table (p50 / p99 / max of the per-second max, p99 of all turns,
  * per server over all runs) and writes the whole record as JSON.
- * BENCH_LIFELINE_NODE_ARGS adds node options to Lifeline's server only.
+ * BENCH_LIFELINE_NODE_ARGS adds node options to Lifeline's server only
+ * (flags after a comma in name=path,--flag add to one entry only);
+ * BENCH_SERVER_STDOUT=file keeps the servers' stdout (e.g. --trace-gc-nvp);
+ * SWEEP_DELAY_KEEP_PROFILE=1 keeps --profile's .cpuprofile files.
  */
 
 if (require.main !== module) {
@@ -341,8 +344,10 @@ async function main() {
     if (!def) throw new Error(`unknown server ${id}`);
     if (id === 'lifeline' && entries.length > 0) {
       for (const pair of entries) {
-        const [name, entry] = pair.split('=');
-        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: lifelineArgs });
+        // name=path[,--node-flag...]: flags for this entry only, after BENCH_LIFELINE_NODE_ARGS (an A/B of V8 flags in one run).
+        const [name, spec] = pair.split(/=(.*)/s);
+        const [entry, ...flags] = spec.split(',');
+        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: [...lifelineArgs, ...flags] });
       }
     } else defs.push({ ...def, nodeArgs: id === 'lifeline' ? lifelineArgs : [] });
   }
