@@ -204,6 +204,12 @@ class ServerProcess {
     this.port = port;
     this.stdout = tail(child.stdout);
     this.stderr = tail(child.stderr);
+    // BENCH_SERVER_STDOUT=file keeps the server's whole stdout (e.g. --trace-gc-nvp lines), appended.
+    if (process.env.BENCH_SERVER_STDOUT) {
+      const file = require('node:fs').createWriteStream(process.env.BENCH_SERVER_STDOUT, { flags: 'a' });
+      child.stdout?.on('data', (chunk) => file.write(chunk));
+      child.on('exit', () => file.end());
+    }
     this.rpc = new Rpc(child, `${def.label} probe`, { type: 'probe' });
     this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     this.exit.then(() => children.delete(child));

@@ -7,7 +7,7 @@
  *   node bench/tools/sweep-delay.js [--n=19000] [--runs=5] [--seconds=60]
  *        [--servers=lifeline,plain-ws] [--interval=1000] [--timeout=500]
  *        [--threshold=5] [--profile] [--alloc] [--out=bench/results/sweep-delay.json]
- *        [name=path/to/main.js ...]
+ *        [name=path/to/main.js[,--node-flag...] ...]
  *
  * Per run and server (interleaved, a fresh server each time, pinned to CPU 0
  * with the bench probe; three load generators on CPU 1): N clients connect,
@@ -27,7 +27,10 @@
  *
  * Prints a table (p50 / p99 / max of the per-second max, p99 of all turns,
  * per server over all runs) and writes the whole record as JSON.
- * BENCH_LIFELINE_NODE_ARGS adds node options to Lifeline's server only.
+ * BENCH_LIFELINE_NODE_ARGS adds node options to Lifeline's server only
+ * (flags after a comma in name=path,--flag add to one entry only);
+ * BENCH_SERVER_STDOUT=file keeps the servers' stdout (e.g. --trace-gc-nvp);
+ * SWEEP_DELAY_KEEP_PROFILE=1 keeps --profile's .cpuprofile files.
  */
 
 if (require.main !== module) {
@@ -268,7 +271,7 @@ function installRecorder() {
       totalMB: round3(total / 1048576),
       top: [...bySite]
         .sort((a, b) => b[1] - a[1])
-        .slice(0, 15)
+        .slice(0, 40)
         .map(([site, bytes]) => ({ site, MB: round3(bytes / 1048576) })),
     };
   }
@@ -341,8 +344,10 @@ async function main() {
     if (!def) throw new Error(`unknown server ${id}`);
     if (id === 'lifeline' && entries.length > 0) {
       for (const pair of entries) {
-        const [name, entry] = pair.split('=');
-        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: lifelineArgs });
+        // name=path[,--node-flag...]: flags for this entry only, after BENCH_LIFELINE_NODE_ARGS (an A/B of V8 flags in one run).
+        const [name, spec] = pair.split(/=(.*)/s);
+        const [entry, ...flags] = spec.split(',');
+        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: [...lifelineArgs, ...flags] });
       }
     } else defs.push({ ...def, nodeArgs: id === 'lifeline' ? lifelineArgs : [] });
   }
@@ -400,7 +405,7 @@ async function main() {
       );
       if (result.allocation) {
         say(`  allocated ${result.allocation.totalMB} MB in ${seconds} s (sampled); scavenges ${result.gc.scavenge?.n ?? 0}; top sites:`);
-        for (const a of result.allocation.top.slice(0, 10)) say(`    ${a.MB.toFixed(1).padStart(7)} MB  ${a.site}`);
+        for (const a of result.allocation.top.slice(0, 25)) say(`    ${a.MB.toFixed(1).padStart(7)} MB  ${a.site}`);
       }
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, `${JSON.stringify(record, null, 1)}\n`);
@@ -499,14 +504,17 @@ async function main() {
         profileFile = path.join(os.tmpdir(), `sweep-delay-${process.pid}-${def.id}-${r}.cpuprofile`);
         await server.probe('cpu-profile-stop', { path: profileFile }, 120_000);
         attribute(result.pauses, JSON.parse(fs.readFileSync(profileFile, 'utf8')));
-        fs.rmSync(profileFile, { force: true });
+        if (process.env.SWEEP_DELAY_KEEP_PROFILE) result.profileFile = profileFile;
+        else fs.rmSync(profileFile, { force: true });
       }
       const h1 = await lg.all('health');
       const lost = h1.reduce((s, h) => s + h.unexpectedCloses, 0) - h0.reduce((s, h) => s + h.unexpectedCloses, 0);
       const count = await server.probe('count');
-      for (const p of result.pauses) {
-        delete p.hrFromUs;
-        delete p.hrToUs;
+      if (!result.profileFile) {
+        for (const p of result.pauses) {
+          delete p.hrFromUs;
+          delete p.hrToUs;
+        }
       }
       return { clients: opened, countAtEnd: count, healthyLost: lost, ...result };
     } finally {

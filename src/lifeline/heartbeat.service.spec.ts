@@ -182,6 +182,33 @@ describe('HeartbeatService (Nest testing module, real sockets)', () => {
     expect(answering.every((c) => registry.has(c.record.id) && c.record.rttMs >= 0)).toBe(true);
   });
 
+  it("pings each sweep with its own token, made sweeps before; a pong echoing an earlier sweep's token answers nothing", async () => {
+    const { record, client } = await join({ autoPong: false });
+    const payloads: Buffer[] = [];
+    client.socket.on('ping', (data: Buffer) => payloads.push(Buffer.from(data)));
+    // White box: the tokens made ahead, oldest first (see PING_TOKENS_AHEAD).
+    const ahead = (heartbeat as unknown as { nextPingTokens: Buffer[] }).nextPingTokens;
+
+    for (let sweep = 1; sweep <= 3; sweep++) {
+      const madeBefore = Buffer.from(ahead[0]);
+      await heartbeat.sweep();
+      await waitFor(() => payloads.length === sweep, `ping ${sweep}`, 2000);
+      expect(payloads[sweep - 1]).toEqual(madeBefore);
+      if (sweep > 1) {
+        client.socket.pong(payloads[sweep - 2]);
+        await waitFor(() => heartbeat.stats.unmatchedPongs === sweep - 1, `stale pong ${sweep - 1} seen`, 2000);
+        expect(record.pingSentAt).not.toBeNaN();
+      }
+      client.socket.pong(payloads[sweep - 1]);
+      await waitFor(() => Number.isNaN(record.pingSentAt), `pong ${sweep} recorded`, 2000);
+    }
+
+    expect(payloads.map((p) => p.length)).toEqual([8, 8, 8]);
+    expect(new Set(payloads.map((p) => p.toString('hex'))).size).toBe(3);
+    expect(registry.has(record.id)).toBe(true);
+    expect(reaped).toEqual([]);
+  });
+
   it('reaps a client that does not answer (autoPong: false) as heartbeat_timeout once the timeout has passed', async () => {
     const silent = await join({ autoPong: false });
     const responsive = await join();

@@ -21,6 +21,17 @@ import { LifelineLogger } from './log-entry';
 /** Bytes of the ping payload its pong must echo. */
 const PING_TOKEN_BYTES = 8;
 
+/**
+ * A sweep's ping token is made this many sweeps before it is used. The token
+ * is written into the record of every client the sweep pings, and a Buffer
+ * made at the sweep is still young then: each of those writes into an old
+ * record left an old-to-new slot (write barrier) that the scavenges during
+ * the sweep had to visit, 19,000 per sweep. Made sweeps ahead, it has
+ * survived the scavenges in between and been promoted, and the writes leave
+ * nothing. Still a fresh random token per sweep, unknown outside until sent.
+ */
+const PING_TOKENS_AHEAD = 4;
+
 /** Check the clock every this many clients; performance.now() is cheap but not free. */
 const CLOCK_CHECK_EVERY = 32;
 
@@ -134,8 +145,10 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     /** Protocol pings from clients refused by the rate limit (not answered). */
     limitedPings: 0,
   };
+  /** The tokens of the next sweeps, oldest first (PING_TOKENS_AHEAD). */
+  private readonly nextPingTokens: Buffer[] = Array.from({ length: PING_TOKENS_AHEAD }, () => randomBytes(PING_TOKEN_BYTES));
   /** This sweep's ping payload; a fresh random one per sweep, so an old or guessed pong matches nothing. */
-  private pingToken = randomBytes(PING_TOKEN_BYTES);
+  private pingToken: Buffer = randomBytes(PING_TOKEN_BYTES);
   /** The whole ping frame carrying pingToken, built once per sweep and written as is to every client. */
   private pingFrame = pingFrame(this.pingToken);
 
@@ -237,7 +250,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const started = performance.now();
     let totals: SweepTotals;
     try {
-      this.pingToken = randomBytes(PING_TOKEN_BYTES);
+      this.pingToken = this.takePingToken();
       this.pingFrame = pingFrame(this.pingToken);
       totals = await this.pingAll();
     } finally {
@@ -250,6 +263,12 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const event: SweepEvent = { durationMs: performance.now() - started, ...totals, rttSamplesMs };
     this.events.emit(LifelineEvents.swept, event);
     return event;
+  }
+
+  /** The oldest of the tokens made ahead; a new one takes its place at the back. */
+  private takePingToken(): Buffer {
+    this.nextPingTokens.push(randomBytes(PING_TOKEN_BYTES));
+    return this.nextPingTokens.shift() as Buffer;
   }
 
   /**
@@ -346,39 +365,54 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     // Clients per ms; 0 = not paced.
     const rate = expected > this.pacedAbove ? expected / (this.options.heartbeatIntervalMs * PACED_WINDOW) : 0;
     // A live Map iterator: clients removed meanwhile are skipped, none copied.
+    const clients = this.registry.values();
     let reapedBefore = 0;
-    for (const record of this.registry.values()) {
-      totals.clients++;
-      this.visit(record, totals);
+    while (this.visitSome(clients, totals, reapedBefore)) {
       // A stale socket's cleanup runs after the slice, in the same turn: bounded like the judge's reaps.
       const reapLimit = totals.reaped - reapedBefore >= REAPS_PER_TURN;
-      if (reapLimit || totals.clients % CLOCK_CHECK_EVERY === 0) {
-        const now = performance.now();
-        const elapsed = now - sliceStart;
-        // How far this slice is ahead of the schedule (the next client's due time).
-        // Past the clients counted at the start there is nothing left to spread.
-        let aheadMs = 0;
-        if (rate > 0 && totals.clients < expected) {
-          aheadMs = origin + totals.clients / rate - now;
-          if (aheadMs < -PACED_MAX_LAG_MS) {
-            origin -= aheadMs + PACED_MAX_LAG_MS;
-            aheadMs = -PACED_MAX_LAG_MS;
-          }
+      const now = performance.now();
+      const elapsed = now - sliceStart;
+      // How far this slice is ahead of the schedule (the next client's due time).
+      // Past the clients counted at the start there is nothing left to spread.
+      let aheadMs = 0;
+      if (rate > 0 && totals.clients < expected) {
+        aheadMs = origin + totals.clients / rate - now;
+        if (aheadMs < -PACED_MAX_LAG_MS) {
+          origin -= aheadMs + PACED_MAX_LAG_MS;
+          aheadMs = -PACED_MAX_LAG_MS;
         }
-        if (reapLimit || aheadMs > 0 || elapsed >= this.options.sweepSliceMs) {
-          reapedBefore = totals.reaped;
-          if (elapsed > totals.longestSliceMs) totals.longestSliceMs = elapsed;
-          // Timers have whole milliseconds; the schedule absorbs the rounding.
-          if (aheadMs > 0) await pause(Math.max(1, Math.floor(aheadMs)));
-          else await yieldToEventLoop();
-          if (this.stopped) break;
-          sliceStart = performance.now();
-        }
+      }
+      if (reapLimit || aheadMs > 0 || elapsed >= this.options.sweepSliceMs) {
+        reapedBefore = totals.reaped;
+        if (elapsed > totals.longestSliceMs) totals.longestSliceMs = elapsed;
+        // Timers have whole milliseconds; the schedule absorbs the rounding.
+        if (aheadMs > 0) await pause(Math.max(1, Math.floor(aheadMs)));
+        else await yieldToEventLoop();
+        if (this.stopped) break;
+        sliceStart = performance.now();
       }
     }
     const last = performance.now() - sliceStart;
     if (last > totals.longestSliceMs) totals.longestSliceMs = last;
     return totals;
+  }
+
+  /**
+   * Visits the next clients until a clock check is due (every
+   * CLOCK_CHECK_EVERY clients) or this turn's reaps are used up; false when
+   * no client is left. A plain loop apart from the async pingAll, so that V8
+   * inlines the iterator's next() and allocates no result object per client:
+   * in pingAll's own for-of, resumed after awaits, each client cost one
+   * (sampling heap profiler: ~0.8 MB/s at 19,000 clients).
+   */
+  private visitSome(clients: Iterator<ClientRecord>, totals: SweepTotals, reapedBefore: number): boolean {
+    for (;;) {
+      const next = clients.next();
+      if (next.done === true) return false;
+      totals.clients++;
+      this.visit(next.value, totals);
+      if (totals.reaped - reapedBefore >= REAPS_PER_TURN || totals.clients % CLOCK_CHECK_EVERY === 0) return true;
+    }
   }
 
   private visit(record: ClientRecord, totals: SweepTotals): void {
