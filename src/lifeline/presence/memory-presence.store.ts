@@ -111,10 +111,15 @@ export class MemoryPresenceStore implements PresenceStore {
     return { scopes: this.scopes.size, members, graces: this.graces.length };
   }
 
+  /** A member's join time in epoch ms (stored as an offset, see MemberState). */
+  private since(state: MemberState): number {
+    return this.epoch + state.sinceMs;
+  }
+
   private view(member: string, state: MemberState): StoredMember {
     return {
       member,
-      since: this.epoch + state.sinceMs,
+      since: this.since(state),
       nodes: clientCount(state) > 0 ? { [MEMORY_NODE_ID]: clientCount(state) } : {},
       leavingAt: isGrace(state.clients) ? state.clients.at : undefined,
     };
@@ -163,9 +168,9 @@ export class MemoryPresenceStore implements PresenceStore {
     members?.delete(member);
     if (members?.size === 0) this.scopes.delete(scope);
     if (scope === USER_SCOPE) {
-      transitions.push({ to: 'offline', member, since: this.epoch + state.sinceMs, at: now, reason });
+      transitions.push({ to: 'offline', member, since: this.since(state), at: now, reason });
     } else {
-      this.host?.onTopicChange({ topic: scope, join: false, member, since: this.epoch + state.sinceMs });
+      this.host?.onTopicChange({ topic: scope, join: false, member, since: this.since(state) });
     }
   }
 }
