@@ -47,12 +47,19 @@ if (require.main !== module) {
 // ---------------------------------------------------------------------------
 
 function installRecorder() {
-  const { performance, PerformanceObserver } = require('node:perf_hooks');
+  const { constants, performance, PerformanceObserver } = require('node:perf_hooks');
   const timersPromises = require('node:timers/promises');
   const TICK_MS = 1;
   let state;
 
-  const gcKinds = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks', 16: 'minor-mark-compact' };
+  // Node's names for the kinds (V8's GCType bits): 4 is a full mark-compact, 8 a step of incremental
+  // marking. (Until 2026-12-01 this table named 4 "incremental" and 8 "weak-callbacks".)
+  const gcKinds = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
+  };
   const gcObserver = new PerformanceObserver((list) => {
     if (!state) return;
     for (const e of list.getEntries()) {
