@@ -127,12 +127,16 @@ function installRecorder() {
         to: now,
         ms: delay,
         cpuMs: cpuMs - state.lastCpuMs,
+        // Of that, in the kernel (process-wide; the kernel splits user/system by tick samples, so
+        // this is coarse): socket writes on loopback carry the receiver's TCP work too.
+        systemMs: cpu.system / 1000 - state.lastSystemMs,
         runQueueMs: waitMs - state.lastWaitMs,
         mainCpuMs: mainMs - state.lastMainCpuMs,
       });
     }
     state.last = now;
     state.lastCpuMs = cpuMs;
+    state.lastSystemMs = cpu.system / 1000;
     state.lastWaitMs = waitMs;
     state.lastMainCpuMs = mainMs;
     state.resumedAt = NaN;
@@ -180,6 +184,7 @@ function installRecorder() {
       gcObserver.observe({ entryTypes: ['gc'] });
       const cpu = process.cpuUsage();
       state.lastCpuMs = (cpu.user + cpu.system) / 1000;
+      state.lastSystemMs = cpu.system / 1000;
       state.lastWaitMs = runQueueWaitMs();
       state.lastMainCpuMs = mainCpuMs;
       state.startWaitMs = state.lastWaitMs;
@@ -226,6 +231,7 @@ function installRecorder() {
           ms: round3(p.ms),
           // CPU of the whole process (GC threads included) and run-queue wait of the main thread during the gap.
           cpuMs: round3(p.cpuMs),
+          systemMs: round3(p.systemMs),
           mainCpuMs: round3(p.mainCpuMs),
           runQueueMs: round3(p.runQueueMs),
           hrFromUs: p.from * 1000 + s.hrOffsetUs,
@@ -473,6 +479,7 @@ async function main() {
   function describe(p) {
     const parts = [
       `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}` +
+        (p.systemMs === undefined ? '' : ` of which system ${p.systemMs.toFixed(1)}`) +
         (p.mainCpuMs === undefined ? '' : `, main thread ${p.mainCpuMs.toFixed(1)}`) +
         `, run queue ${p.runQueueMs.toFixed(1)})`,
     ];
