@@ -19,7 +19,8 @@
  * sweep (its yields through node:timers/promises setImmediate), each with
  * the run-queue wait inside it. Each pause
  * over --threshold ms is listed with the GCs and sweep slices inside it,
- * the process's CPU and the main thread's own CPU and run-queue wait;
+ * the process's CPU (and the kernel's share of it) and the main thread's
+ * own CPU and run-queue wait;
  * --profile adds a CPU profile (100 µs sampling, which itself costs time)
  * and names the functions sampled inside each pause; --alloc samples
  * allocations (V8's sampling heap profiler, garbage included) and lists the
@@ -117,6 +118,7 @@ function installRecorder() {
     const delay = Math.max(0, now - state.last - TICK_MS);
     const cpu = process.cpuUsage();
     const cpuMs = (cpu.user + cpu.system) / 1000;
+    const systemMs = cpu.system / 1000;
     const waitMs = runQueueWaitMs();
     const mainMs = mainCpuMs;
     // The same turn without the time another process held the core: what the server itself took.
@@ -129,14 +131,14 @@ function installRecorder() {
         cpuMs: cpuMs - state.lastCpuMs,
         // Of that, in the kernel (process-wide; the kernel splits user/system by tick samples, so
         // this is coarse): socket writes on loopback carry the receiver's TCP work too.
-        systemMs: cpu.system / 1000 - state.lastSystemMs,
+        systemMs: systemMs - state.lastSystemMs,
         runQueueMs: waitMs - state.lastWaitMs,
         mainCpuMs: mainMs - state.lastMainCpuMs,
       });
     }
     state.last = now;
     state.lastCpuMs = cpuMs;
-    state.lastSystemMs = cpu.system / 1000;
+    state.lastSystemMs = systemMs;
     state.lastWaitMs = waitMs;
     state.lastMainCpuMs = mainMs;
     state.resumedAt = NaN;
@@ -478,8 +480,7 @@ async function main() {
 
   function describe(p) {
     const parts = [
-      `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)}` +
-        (p.systemMs === undefined ? '' : ` of which system ${p.systemMs.toFixed(1)}`) +
+      `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)} of which system ${p.systemMs.toFixed(1)}` +
         (p.mainCpuMs === undefined ? '' : `, main thread ${p.mainCpuMs.toFixed(1)}`) +
         `, run queue ${p.runQueueMs.toFixed(1)})`,
     ];
