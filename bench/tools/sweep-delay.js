@@ -7,7 +7,7 @@
  *   node bench/tools/sweep-delay.js [--n=19000] [--runs=5] [--seconds=60]
  *        [--servers=lifeline,plain-ws] [--interval=1000] [--timeout=500]
  *        [--threshold=5] [--profile] [--alloc] [--out=bench/results/sweep-delay.json]
- *        [name=path/to/main.js[,--node-flag...] ...]
+ *        [name=path/to/main.js[,--node-flag...][,VAR=value...] ...]
  *
  * Per run and server (interleaved, a fresh server each time, pinned to CPU 0
  * with the bench probe; three load generators on CPU 1): N clients connect,
@@ -20,7 +20,10 @@
  * the run-queue wait inside it. Each pause
  * over --threshold ms is listed with the GCs and sweep slices inside it,
  * the process's CPU (and the kernel's share of it) and the main thread's
- * own CPU and run-queue wait;
+ * own CPU and run-queue wait, the socket reads (pongs) and writes (pings) in
+ * it, and the hypervisor's steal on CPU 0 (/proc/stat; this VM's vCPU can be
+ * taken away for tens of ms, and neither the process's CPU nor its run-queue
+ * wait shows that: "own" less steal is the third measure);
  * --profile adds a CPU profile (100 µs sampling, which itself costs time)
  * and names the functions sampled inside each pause; --alloc samples
  * allocations (V8's sampling heap profiler, garbage included) and lists the
@@ -31,7 +34,9 @@
  * BENCH_LIFELINE_NODE_ARGS adds node options to Lifeline's server only
  * (flags after a comma in name=path,--flag add to one entry only);
  * BENCH_SERVER_STDOUT=file keeps the servers' stdout (e.g. --trace-gc-nvp);
- * SWEEP_DELAY_KEEP_PROFILE=1 keeps --profile's .cpuprofile files.
+ * SWEEP_DELAY_KEEP_PROFILE=1 keeps --profile's .cpuprofile files;
+ * SWEEP_DELAY_KEEP_TIMES=1 keeps each pause's monotonic-clock bounds (µs,
+ * hrFromUs/hrToUs) to line up with `perf record -k CLOCK_MONOTONIC`.
  */
 
 if (require.main !== module) {
@@ -112,6 +117,44 @@ function installRecorder() {
     return Number(fields[1]) / 1e6;
   }
 
+  // Socket reads (each pong is one) and writes (each ping is one) per pause: a
+  // turn that handles a backlog of reads is told from one that runs long code.
+  // Every read reaches its stream through push() (stream_base_commons onStreamRead).
+  const net = require('node:net');
+  let reads = 0;
+  let writes = 0;
+  const push = net.Socket.prototype.push;
+  net.Socket.prototype.push = function countedPush(chunk, encoding) {
+    if (chunk !== null) reads++;
+    return push.call(this, chunk, encoding);
+  };
+  const write = net.Socket.prototype.write;
+  net.Socket.prototype.write = function countedWrite(...args) {
+    writes++;
+    return write.apply(this, args);
+  };
+
+  // Time the hypervisor took CPU 0 (where the bench pins the server) from this
+  // VM: /proc/stat's steal column, in USER_HZ (10 ms) units. A vCPU taken away
+  // stops the clock for nobody: the pause grows while neither the main thread
+  // nor any other task ran, so neither its CPU nor its run-queue wait shows it.
+  let statFd;
+  try {
+    statFd = fs.openSync('/proc/stat', 'r');
+  } catch {
+    statFd = undefined;
+  }
+  const statBuf = Buffer.alloc(512);
+  const CPU_LINE = '\ncpu0 ';
+  function stealMs() {
+    if (statFd === undefined) return NaN;
+    const text = statBuf.toString('latin1', 0, fs.readSync(statFd, statBuf, 0, statBuf.length, 0));
+    const at = text.indexOf(CPU_LINE);
+    if (at < 0) return NaN;
+    // cpuN user nice system idle iowait irq softirq steal ...
+    return Number(text.slice(at + CPU_LINE.length, text.indexOf('\n', at + 1)).split(' ')[7]) * 10;
+  }
+
   let timer;
   function tick() {
     const now = performance.now();
@@ -121,8 +164,21 @@ function installRecorder() {
     const systemMs = cpu.system / 1000;
     const waitMs = runQueueWaitMs();
     const mainMs = mainCpuMs;
+    const steal = stealMs();
     // The same turn without the time another process held the core: what the server itself took.
     const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - (waitMs - state.lastWaitMs));
+    // And without the time the hypervisor held the vCPU, when the kernel counted
+    // steal in the turn: the part of the turn in which the main thread neither
+    // ran nor waited for the core, less what the process's other threads ran
+    // (the main thread may have been waiting for them, e.g. a GC helper), at
+    // most the steal counted (+10 ms: /proc/stat has 10 ms units).
+    const stolenMs = steal > state.lastStealMs
+      ? Math.min(
+          steal - state.lastStealMs + 10,
+          Math.max(0, delay - (mainMs - state.lastMainCpuMs) - (waitMs - state.lastWaitMs) - (cpuMs - state.lastCpuMs - (mainMs - state.lastMainCpuMs))),
+        )
+      : 0;
+    const ownLessSteal = Math.max(0, own - stolenMs);
     if (delay >= state.thresholdMs) {
       state.pauses.push({
         from: state.last,
@@ -134,8 +190,15 @@ function installRecorder() {
         systemMs: systemMs - state.lastSystemMs,
         runQueueMs: waitMs - state.lastWaitMs,
         mainCpuMs: mainMs - state.lastMainCpuMs,
+        stealMs: steal - state.lastStealMs,
+        stolenMs,
+        reads: reads - state.lastReads,
+        writes: writes - state.lastWrites,
       });
     }
+    state.lastStealMs = steal;
+    state.lastReads = reads;
+    state.lastWrites = writes;
     state.last = now;
     state.lastCpuMs = cpuMs;
     state.lastSystemMs = systemMs;
@@ -149,13 +212,18 @@ function installRecorder() {
       const biggerOwn = new Float64Array(state.ownDelays.length * 2);
       biggerOwn.set(state.ownDelays);
       state.ownDelays = biggerOwn;
+      const biggerOwnLessSteal = new Float64Array(state.ownLessStealDelays.length * 2);
+      biggerOwnLessSteal.set(state.ownLessStealDelays);
+      state.ownLessStealDelays = biggerOwnLessSteal;
     }
     state.ownDelays[state.n] = own;
+    state.ownLessStealDelays[state.n] = ownLessSteal;
     state.delays[state.n++] = delay;
     const second = Math.floor((now - state.t0) / 1000);
     if (second < state.perSecondMax.length) {
       if (delay > state.perSecondMax[second]) state.perSecondMax[second] = delay;
       if (own > state.perSecondOwnMax[second]) state.perSecondOwnMax[second] = own;
+      if (ownLessSteal > state.perSecondOwnLessStealMax[second]) state.perSecondOwnLessStealMax[second] = ownLessSteal;
     }
   }
 
@@ -169,7 +237,9 @@ function installRecorder() {
         thresholdMs,
         delays: new Float64Array(1 << 16),
         ownDelays: new Float64Array(1 << 16),
+        ownLessStealDelays: new Float64Array(1 << 16),
         perSecondOwnMax: new Array(seconds).fill(0),
+        perSecondOwnLessStealMax: new Array(seconds).fill(0),
         n: 0,
         perSecondMax: new Array(seconds).fill(0),
         pauses: [],
@@ -180,6 +250,10 @@ function installRecorder() {
         lastCpuMs: 0,
         lastMainCpuMs: 0,
         lastWaitMs: 0,
+        lastReads: reads,
+        lastWrites: writes,
+        startReads: reads,
+        startWrites: writes,
         // performance.now() + this = µs of the monotonic clock V8's profiler stamps samples with.
         hrOffsetUs: Number(process.hrtime.bigint() / 1000n) - t0 * 1000,
       };
@@ -189,6 +263,8 @@ function installRecorder() {
       state.lastSystemMs = cpu.system / 1000;
       state.lastWaitMs = runQueueWaitMs();
       state.lastMainCpuMs = mainCpuMs;
+      state.lastStealMs = stealMs();
+      state.startStealMs = state.lastStealMs;
       state.startWaitMs = state.lastWaitMs;
       timer = setInterval(tick, TICK_MS);
       return { t0 };
@@ -201,6 +277,7 @@ function installRecorder() {
       state = undefined;
       const delays = s.delays.slice(0, s.n).sort();
       const ownDelays = s.ownDelays.slice(0, s.n).sort();
+      const ownLessStealDelays = s.ownLessStealDelays.slice(0, s.n).sort();
       const pct = (p, a = delays) => a[Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1))];
       const rel = (t) => Math.round((t - s.t0) * 1000) / 1000;
       const slices = s.slices.filter(([a, b]) => b >= s.t0 && !Number.isNaN(a));
@@ -215,7 +292,16 @@ function installRecorder() {
         perSecondMax: s.perSecondMax,
         // Without the run-queue wait (another process on the core): what the server's own work took.
         own: { p99: pct(99, ownDelays), max: ownDelays[ownDelays.length - 1] ?? 0, perSecondMax: s.perSecondOwnMax },
+        // Also without the hypervisor's steal (see tick()); NaN-free only where /proc/stat exists.
+        ownLessSteal: {
+          p99: pct(99, ownLessStealDelays),
+          max: ownLessStealDelays[ownLessStealDelays.length - 1] ?? 0,
+          perSecondMax: s.perSecondOwnLessStealMax,
+        },
+        stealMs: round3(stealMs() - s.startStealMs),
         runQueueMs: round3(runQueueWaitMs() - s.startWaitMs),
+        reads: reads - s.startReads,
+        writes: writes - s.startWrites,
         slices: {
           n: sliceMs.length,
           p50: sliceMs[Math.floor(sliceMs.length / 2)] ?? null,
@@ -236,6 +322,10 @@ function installRecorder() {
           systemMs: round3(p.systemMs),
           mainCpuMs: round3(p.mainCpuMs),
           runQueueMs: round3(p.runQueueMs),
+          stealMs: p.stealMs,
+          stolenMs: round3(p.stolenMs),
+          reads: p.reads,
+          writes: p.writes,
           hrFromUs: p.from * 1000 + s.hrOffsetUs,
           hrToUs: p.to * 1000 + s.hrOffsetUs,
           gcs: s.gcs
@@ -359,10 +449,14 @@ async function main() {
     if (!def) throw new Error(`unknown server ${id}`);
     if (id === 'lifeline' && entries.length > 0) {
       for (const pair of entries) {
-        // name=path[,--node-flag...]: flags for this entry only, after BENCH_LIFELINE_NODE_ARGS (an A/B of V8 flags in one run).
+        // name=path[,--node-flag...][,VAR=value...]: flags and environment for this entry only, flags after
+        // BENCH_LIFELINE_NODE_ARGS (an A/B of V8 flags, or of e.g. GLIBC_TUNABLES, in one run).
         const [name, spec] = pair.split(/=(.*)/s);
-        const [entry, ...flags] = spec.split(',');
-        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: [...lifelineArgs, ...flags] });
+        const [entry, ...rest] = spec.split(',');
+        const flags = rest.filter((a) => a.startsWith('-'));
+        const extra = Object.fromEntries(rest.filter((a) => !a.startsWith('-')).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+        const env = (h) => ({ ...def.env(h), ...extra });
+        defs.push({ ...def, id: name, label: name, entry: path.resolve(entry), nodeArgs: [...lifelineArgs, ...flags], env });
       }
     } else defs.push({ ...def, nodeArgs: id === 'lifeline' ? lifelineArgs : [] });
   }
@@ -412,6 +506,7 @@ async function main() {
         `run ${r} ${def.id.padEnd(10)} clients ${result.clients}  max ${result.max.toFixed(1)} ms  p99 ${result.p99.toFixed(2)}` +
           `  per-second max p50 ${percentile([...result.perSecondMax].sort((a, b) => a - b), 50).toFixed(1)}` +
           `  without run-queue wait: max ${result.own.max.toFixed(1)} p99 ${result.own.p99.toFixed(2)}` +
+          `  and steal: max ${result.ownLessSteal.max.toFixed(1)} (steal ${result.stealMs} ms)` +
           `  run queue ${(result.runQueueMs / seconds / 10).toFixed(1)}%` +
           `  pauses ≥ ${thresholdMs} ms: ${result.pauses.length}` +
           (result.slices.n ? `  slices max ${result.slices.max.toFixed(1)} (without run-queue wait ${result.slices.own.max.toFixed(1)})` : '') +
@@ -431,9 +526,10 @@ async function main() {
   say('');
   say(
     `| Server | Runs | Per-second max p50 / p99 / max (ms) | All turns p99 (ms) | Max per run (ms) | Pauses ≥ ${thresholdMs} ms per minute` +
-      ' | Without run-queue wait: per-second max p50 / p99 / max (ms) | Max per run (ms) | Run-queue wait (% of time) |',
+      ' | Without run-queue wait: per-second max p50 / p99 / max (ms) | Max per run (ms) | Run-queue wait (% of time)' +
+      ' | Without run-queue wait and steal: max per run (ms) | Steal on CPU 0 (% of time) |',
   );
-  say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   record.summary = {};
   for (const def of defs) {
     const rs = record.runs.filter((x) => x.server === def.id);
@@ -453,6 +549,8 @@ async function main() {
         },
         maxPerRun: rs.map((x) => round3(x.own.max)),
       },
+      ownLessSteal: { maxPerRun: rs.map((x) => round3(x.ownLessSteal.max)) },
+      stealPercent: round3(rs.reduce((s, x) => s + x.stealMs, 0) / (rs.length * seconds * 10)),
       runQueuePercent: round3(rs.reduce((s, x) => s + x.runQueueMs, 0) / (rs.length * seconds * 10)),
     };
     record.summary[def.id] = summary;
@@ -461,7 +559,8 @@ async function main() {
       `| ${def.label} | ${rs.length} | ${f(summary.perSecondMax.p50)} / ${f(summary.perSecondMax.p99)} / ${f(summary.perSecondMax.max)}` +
         ` | ${summary.medianP99.toFixed(2)} | ${summary.maxPerRun.map(f).join(', ')} | ${summary.pausesPerMinute.toFixed(1)}` +
         ` | ${f(summary.own.perSecondMax.p50)} / ${f(summary.own.perSecondMax.p99)} / ${f(summary.own.perSecondMax.max)}` +
-        ` | ${summary.own.maxPerRun.map(f).join(', ')} | ${summary.runQueuePercent.toFixed(1)} |`,
+        ` | ${summary.own.maxPerRun.map(f).join(', ')} | ${summary.runQueuePercent.toFixed(1)}` +
+        ` | ${summary.ownLessSteal.maxPerRun.map(f).join(', ')} | ${summary.stealPercent.toFixed(1)} |`,
     );
   }
   for (const def of defs) {
@@ -482,7 +581,10 @@ async function main() {
     const parts = [
       `${p.ms.toFixed(1)} ms (cpu ${p.cpuMs.toFixed(1)} of which system ${p.systemMs.toFixed(1)}` +
         (p.mainCpuMs === undefined ? '' : `, main thread ${p.mainCpuMs.toFixed(1)}`) +
-        `, run queue ${p.runQueueMs.toFixed(1)})`,
+        `, run queue ${p.runQueueMs.toFixed(1)}` +
+        (p.stealMs === undefined ? '' : `, steal ${p.stealMs}${p.stolenMs ? `, taken as stolen ${p.stolenMs.toFixed(1)}` : ''}`) +
+        ')' +
+        (p.reads === undefined ? '' : `; ${p.reads} reads, ${p.writes} writes`),
     ];
     if (p.gcs.length) parts.push(`gc: ${p.gcs.join(' + ')} ms`);
     if (p.slices.length) {
@@ -525,7 +627,8 @@ async function main() {
       const h1 = await lg.all('health');
       const lost = h1.reduce((s, h) => s + h.unexpectedCloses, 0) - h0.reduce((s, h) => s + h.unexpectedCloses, 0);
       const count = await server.probe('count');
-      if (!result.profileFile) {
+      // Kept for a profile, or to line pauses up with `perf record -k CLOCK_MONOTONIC` (SWEEP_DELAY_KEEP_TIMES=1).
+      if (!result.profileFile && !process.env.SWEEP_DELAY_KEEP_TIMES) {
         for (const p of result.pauses) {
           delete p.hrFromUs;
           delete p.hrToUs;
