@@ -85,6 +85,24 @@ describe('deploy files', () => {
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^\*\*\/node_modules$/m);
   });
 
+  it('the image sets the environment `npm start` sets (GLIBC_TUNABLES), and the bench runs Lifeline with it', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    // `VAR=${VAR:-default}` in the start script: the operator's value wins, else ours.
+    const started = Object.fromEntries([...pkg.scripts.start.matchAll(/\b(\w+)=\$\{\1:-([^}]*)\}/g)].map(([, name, value]) => [name, value]));
+    expect(started).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.mxfast=0' });
+    const image = imageEnv(runtime.instructions);
+    for (const [name, value] of Object.entries(started)) expect({ name, value: image[name] }).toEqual({ name, value });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bench is CommonJS JavaScript
+    const { shippedEnv } = require('../bench/lib/servers') as { shippedEnv: () => Record<string, string> };
+    const saved = process.env.GLIBC_TUNABLES;
+    delete process.env.GLIBC_TUNABLES;
+    try {
+      expect(shippedEnv()).toEqual(started);
+    } finally {
+      if (saved !== undefined) process.env.GLIBC_TUNABLES = saved;
+    }
+  });
+
   it('every manifest is valid against the Kubernetes (and Prometheus Operator) schemas', () => {
     const all = manifests();
     expect(all.map((m) => m.doc.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceMonitor']);
@@ -221,7 +239,8 @@ function imageEnv(instructions: { keyword: string; args: string }[]): Record<str
     instructions
       .filter((i) => i.keyword === 'ENV')
       .flatMap((i) => i.args.split(/\s+/))
-      .map((pair) => pair.split('=') as [string, string]),
+      // Split at the first '=' only: a value may hold one (GLIBC_TUNABLES=glibc.malloc.mxfast=0).
+      .map((pair) => pair.split(/=(.*)/s, 2) as [string, string]),
   );
 }
 

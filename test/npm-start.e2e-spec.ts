@@ -9,17 +9,30 @@ import { TestClient } from './support/ws-client';
 
 const ROOT = join(__dirname, '..');
 
-/** A service npm left behind (what this test guards against) must not outlive the test. */
-function killOrphans(port: number): void {
+/** The service processes (node dist/main.js) listening on this port, with their environment. */
+function services(port: number): { pid: number; environ: string[] }[] {
+  const found: { pid: number; environ: string[] }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       if (environ.includes(`PORT=${port}`) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/main.js')) {
-        process.kill(Number(entry), 'SIGKILL');
+        found.push({ pid: Number(entry), environ });
       }
     } catch {
       // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** A service npm left behind (what this test guards against) must not outlive the test. */
+function killOrphans(port: number): void {
+  for (const { pid } of services(port)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
 }
@@ -41,6 +54,9 @@ describe('SIGTERM to the `npm start` process', () => {
     const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     try {
       await waitUntilUp(`http://127.0.0.1:${port}/health/ready`, 30_000);
+      // The start script's environment reached node (glibc reads it at exec): no fastbins, so
+      // no millisecond-long malloc_consolidate on the event loop (README, tuning).
+      expect(services(port).map((s) => s.environ.filter((v) => v.startsWith('GLIBC_TUNABLES=')))).toEqual([['GLIBC_TUNABLES=glibc.malloc.mxfast=0']]);
       const client = await TestClient.join(`ws://127.0.0.1:${port}/ws`);
       npm.kill('SIGTERM');
       expect(await client.closed).toBe(1001);

@@ -10,7 +10,19 @@
 /** HS256 secret of the users variant: the load generators sign one JWT per client with it. */
 const BENCH_JWT_SECRET = 'lifeline-bench-secret-not-for-production-use-0123456789';
 
+/**
+ * The environment `npm start` adds for the service (package.json's start
+ * script, `VAR=${VAR:-default}` pairs; the image sets the same, which
+ * test/deploy.e2e-spec.ts holds equal): the bench measures Lifeline as
+ * shipped, and a value set around the bench wins, as it does for npm start.
+ */
+function shippedEnv() {
+  const start = require('../../package.json').scripts.start;
+  return Object.fromEntries([...start.matchAll(/\b(\w+)=\$\{\1:-([^}]*)\}/g)].map(([, name, value]) => [name, process.env[name] || value]));
+}
+
 const lifelineEnv = ({ intervalMs, timeoutMs, sessionTtlMs }) => ({
+  ...shippedEnv(),
   HEARTBEAT_INTERVAL_MS: String(intervalMs),
   HEARTBEAT_TIMEOUT_MS: String(timeoutMs),
   LOG_LEVEL: 'warn',
@@ -109,4 +121,4 @@ const SERVERS = [
 
 const BASELINE = 'plain-ws';
 
-module.exports = { SERVERS, BASELINE };
+module.exports = { SERVERS, BASELINE, shippedEnv };
