@@ -482,6 +482,17 @@ const commands = {
 
   exit() {
     closingAll = true;
+    // Reset, not close: a closed client's socket would sit in TIME_WAIT for 60 s, and the kernel
+    // expires thousands of those at once in a timer softirq on the server's CPU, in the next run
+    // (17 ms inside one of Lifeline's turns under perf, 2026-12-01).
+    for (const c of clients) {
+      if (c.closed || c.zombie) continue;
+      try {
+        c.destroy(true);
+      } catch {
+        // already gone
+      }
+    }
     setImmediate(() => process.exit(0));
     return {};
   },
