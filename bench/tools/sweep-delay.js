@@ -157,6 +157,12 @@ function installRecorder() {
     return Number(text.slice(at + CPU_LINE.length, text.indexOf('\n', at + 1)).split(' ')[7]) * 10;
   }
 
+  function doubled(array) {
+    const bigger = new Float64Array(array.length * 2);
+    bigger.set(array);
+    return bigger;
+  }
+
   let timer;
   function tick() {
     const now = performance.now();
@@ -167,35 +173,35 @@ function installRecorder() {
     const waitMs = runQueueWaitMs();
     const mainMs = mainCpuMs;
     const steal = stealMs();
+    // What the turn held, as differences since the last tick.
+    const cpuDelta = cpuMs - state.lastCpuMs;
+    const waitDelta = waitMs - state.lastWaitMs;
+    const mainDelta = mainMs - state.lastMainCpuMs;
     // The same turn without the time another process held the core: what the server itself took.
-    const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - (waitMs - state.lastWaitMs));
+    const own = Number.isNaN(waitMs) ? delay : Math.max(0, delay - waitDelta);
     // And without the time the hypervisor held the vCPU, when the kernel counted
     // steal in the turn: the part of the turn in which the main thread neither
     // ran nor waited for the core, less what the process's other threads ran
     // (the main thread may have been waiting for them, e.g. a GC helper), at
     // most the steal counted (+10 ms: /proc/stat has 10 ms units).
-    const stolenMs = steal > state.lastStealMs
-      ? Math.min(
-          steal - state.lastStealMs + 10,
-          Math.max(0, delay - (mainMs - state.lastMainCpuMs) - (waitMs - state.lastWaitMs) - (cpuMs - state.lastCpuMs - (mainMs - state.lastMainCpuMs))),
-        )
-      : 0;
+    // (Main thread's CPU plus the other threads' is the process's CPU.)
+    const stolenMs = steal > state.lastStealMs ? Math.min(steal - state.lastStealMs + 10, Math.max(0, delay - waitDelta - cpuDelta)) : 0;
     const ownLessSteal = Math.max(0, own - stolenMs);
     // The strictest: the CPU the process's own threads took in the turn, at most the turn. On a
     // pinned core the main thread also waits in the run queue behind its own GC helpers, which
     // "own" above subtracts as if another process held the core; this counts them.
-    const processMs = Math.min(delay, cpuMs - state.lastCpuMs);
+    const processMs = Math.min(delay, cpuDelta);
     if (delay >= state.thresholdMs) {
       state.pauses.push({
         from: state.last,
         to: now,
         ms: delay,
-        cpuMs: cpuMs - state.lastCpuMs,
+        cpuMs: cpuDelta,
         // Of that, in the kernel (process-wide; the kernel splits user/system by tick samples, so
         // this is coarse): socket writes on loopback carry the receiver's TCP work too.
         systemMs: systemMs - state.lastSystemMs,
-        runQueueMs: waitMs - state.lastWaitMs,
-        mainCpuMs: mainMs - state.lastMainCpuMs,
+        runQueueMs: waitDelta,
+        mainCpuMs: mainDelta,
         stealMs: steal - state.lastStealMs,
         stolenMs,
         reads: reads - state.lastReads,
@@ -212,15 +218,9 @@ function installRecorder() {
     state.lastMainCpuMs = mainMs;
     state.resumedAt = NaN;
     if (state.n === state.delays.length) {
-      const bigger = new Float64Array(state.delays.length * 2);
-      bigger.set(state.delays);
-      state.delays = bigger;
-      const biggerOwn = new Float64Array(state.ownDelays.length * 2);
-      biggerOwn.set(state.ownDelays);
-      state.ownDelays = biggerOwn;
-      const biggerOwnLessSteal = new Float64Array(state.ownLessStealDelays.length * 2);
-      biggerOwnLessSteal.set(state.ownLessStealDelays);
-      state.ownLessStealDelays = biggerOwnLessSteal;
+      state.delays = doubled(state.delays);
+      state.ownDelays = doubled(state.ownDelays);
+      state.ownLessStealDelays = doubled(state.ownLessStealDelays);
     }
     state.ownDelays[state.n] = own;
     state.ownLessStealDelays[state.n] = ownLessSteal;
