@@ -17,6 +17,7 @@ const DEFAULTS = {
   SLOW_CONSUMER_GRACE_MS: 10_000,
   HANDSHAKE_TIMEOUT_MS: 10_000,
   ALLOW_BINARY: false,
+  SHARED_READ_BUFFER: true,
   PRESENCE_GRACE_MS: 5_000,
   PRESENCE_BATCH_MS: 1_000,
   SESSION_TTL_MS: 120_000,
@@ -223,5 +224,7 @@ describe('validateEnv', () => {
       validateEnv({ SLOW_CONSUMER_HARD_LIMIT_BYTES: '8388608', MAX_SUBSCRIPTIONS_PER_CLIENT: '5', REQUIRE_ORIGIN: 'true', HTTP_BODY_TIMEOUT_MS: '500' }),
     ).toMatchObject({ SLOW_CONSUMER_HARD_LIMIT_BYTES: 8388608, MAX_SUBSCRIPTIONS_PER_CLIENT: 5, REQUIRE_ORIGIN: true, HTTP_BODY_TIMEOUT_MS: 500 });
     expect(rejectionOf({ REQUIRE_ORIGIN: 'yes' }).problems).toEqual(['REQUIRE_ORIGIN: must be true or false (got "yes")']);
+    expect(validateEnv({ SHARED_READ_BUFFER: 'false' })).toMatchObject({ SHARED_READ_BUFFER: false });
+    expect(rejectionOf({ SHARED_READ_BUFFER: '0' }).problems).toEqual(['SHARED_READ_BUFFER: must be true or false (got "0")']);
   });
 });

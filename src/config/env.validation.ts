@@ -79,6 +79,10 @@ export const envSchema = z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((v) => v === 'true'),
+    SHARED_READ_BUFFER: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('true')
+      .transform((v) => v === 'true'),
     // Presence (see README "Presence").
     PRESENCE_GRACE_MS: wholeNumber(0, 3_600_000, 5_000),
     PRESENCE_BATCH_MS: wholeNumber(10, 600_000, 1_000),

@@ -24,6 +24,7 @@ export function lifelineOptionsFromEnv(config: ConfigService<Env, true>): Lifeli
     },
     handshakeTimeoutMs: get('HANDSHAKE_TIMEOUT_MS'),
     allowBinary: get('ALLOW_BINARY'),
+    sharedReadBuffer: get('SHARED_READ_BUFFER'),
     sessionTtlMs: get('SESSION_TTL_MS'),
     history: {
       size: get('HISTORY_SIZE'),

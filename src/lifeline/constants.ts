@@ -14,6 +14,7 @@ export const DEFAULT_OPTIONS = {
   cleanupStepTimeoutMs: 5_000,
   shutdownGraceMs: 10_000,
   sweepSliceMs: 1,
+  sharedReadBuffer: true,
   maxPayloadBytes: 1024 * 1024,
   rateLimit: { perSecond: 50, burst: 100 },
   slowConsumer: { maxBufferedBytes: 4 * 1024 * 1024, graceMs: 10_000 },

@@ -21,6 +21,7 @@ import { FrameSlices } from './limits/frame-slices';
 import { takeToken } from './limits/rate-limit';
 import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
+import { adoptSharedReadBuffer } from './node-seam/shared-read-buffer';
 import { setAdmission } from './upgrade/admission';
 import { closeWithRefusal, wantsCloseRefusal } from './upgrade/refusal-close';
 import { requestPathname } from './upgrade/request-path';
@@ -302,6 +303,8 @@ export class LifelineWsAdapter extends WsAdapter {
       socket.cork();
       try {
         server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+        // Only now: ws listens for 'data' from here on, and a refused socket never gets this far.
+        if (this.options.sharedReadBuffer) adoptSharedReadBuffer(socket);
       } finally {
         socket.uncork();
       }

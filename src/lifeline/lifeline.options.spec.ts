@@ -12,6 +12,7 @@ describe('resolveLifelineOptions', () => {
       cleanupStepTimeoutMs: 5_000,
       shutdownGraceMs: 10_000,
       sweepSliceMs: 1,
+      sharedReadBuffer: true,
       auth: { mode: 'none' },
       allowedOrigins: [],
       maxClients: defaultMaxClients(),

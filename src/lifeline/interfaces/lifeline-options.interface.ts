@@ -20,6 +20,13 @@ export interface LifelineModuleOptions extends LifelineLimitOptions {
    * turn of the loop, so a turn lasts about twice the slice.
    */
   sweepSliceMs?: number;
+  /**
+   * Read every upgraded plain-TCP socket into one shared buffer and copy each
+   * read into Node's Buffer pool, instead of a 64 KB allocation per read
+   * (see node-seam/shared-read-buffer.ts). Default true; on an unpinned Node
+   * it does nothing. SHARED_READ_BUFFER.
+   */
+  sharedReadBuffer?: boolean;
   /** User and topic presence (PRESENCE_GRACE_MS, PRESENCE_BATCH_MS). */
   presence?: PresenceOptions;
   /** How long a session outlives its connection, in ms (a client may resume it meanwhile); 0 turns sessions off. Default 120000. */
