@@ -77,7 +77,11 @@ async function churnOnce(def, round) {
     const completed = parts.reduce((s, p) => s + p.completed, 0);
     const failed = parts.reduce((s, p) => s + p.failed, 0);
     const result = { cpuPerCycleUs: cpuUs(c0, c1) / completed, failed };
-    if (idleN > 0) Object.assign(result, await idleOnce(server, lg, def, round));
+    if (idleN > 0) {
+      // Keep the churn figure: idleOnce's own cpuPerCycleUs is NaN (it measures no cycles).
+      const idle = await idleOnce(server, lg, def, round);
+      Object.assign(result, { heapKB: idle.heapKB, rssKB: idle.rssKB, failed: failed + idle.failed });
+    }
     return result;
   } finally {
     await lg.stop();
