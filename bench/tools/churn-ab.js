@@ -22,16 +22,11 @@
  * .cpuprofile of the measured cycles per server and round.
  */
 const path = require('node:path');
-const { LoadGen, ROOT, ServerProcess, canPin, installExitHooks, pinSelf, sleep } = require('../lib/harness');
+const { LoadGen, ServerProcess, canPin, installExitHooks, pinSelf, sleep } = require('../lib/harness');
 const { SERVERS } = require('../lib/servers');
+const { lifelineVariants, toolArgs } = require('../lib/tool-args');
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => a.slice(2).split('=')),
-);
-const entries = process.argv.slice(2).filter((a) => !a.startsWith('--') && a.includes('='));
+const { args, entries } = toolArgs();
 const rounds = Number(args.rounds ?? 3);
 const cycles = Number(args.cycles ?? 20_000);
 const warmup = Number(args.warmup ?? 2_000);
@@ -41,17 +36,7 @@ const heapDir = args.heap;
 const hb = { intervalMs: 1_000, timeoutMs: 500 };
 
 const plain = SERVERS.find((s) => s.id === 'plain-ws');
-const variants = (entries.length ? entries : [`lifeline=${path.join(ROOT, 'dist', 'main.js')}`]).map((pair) => {
-  const name = pair.slice(0, pair.indexOf('='));
-  const [target, ...env] = pair.slice(name.length + 1).split(',');
-  const colon = target.indexOf(':');
-  const serverId = colon > 0 ? target.slice(0, colon) : 'lifeline';
-  const base = SERVERS.find((s) => s.id === serverId && s.lifeline);
-  if (!base) throw new Error(`${serverId} is not a Lifeline server of bench/lib/servers.js`);
-  const extra = Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const entry = path.resolve(colon > 0 ? target.slice(colon + 1) : target);
-  return { ...base, id: name, label: name, entry, env: (h) => ({ ...base.env(h), ...extra }) };
-});
+const variants = lifelineVariants(entries);
 variants.push(plain);
 
 const addresses = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 2}`);

@@ -7,7 +7,7 @@
  *
  *   node bench/tools/inbound-bytes.js [--rounds=3] [--mb=200]
  *        [--sizes=1024,16384,102400,921600]
- *        [name=path/to/main.js[,KEY=VALUE...] ...]
+ *        [name=[server:]path/to/main.js[,KEY=VALUE...] ...]
  *
  * Without name=entry pairs it runs dist/main.js as "lifeline". Per round,
  * size and entry: a fresh server (pinned to CPU 0, the bench's probe
@@ -17,31 +17,18 @@
  * (frames of one client are handled in order). Prints ms of server CPU per MB
  * received, per round, and the medians.
  */
-const path = require('node:path');
-const { ROOT, ServerProcess, canPin, installExitHooks, pinSelf } = require('../lib/harness');
-const { SERVERS } = require('../lib/servers');
+const { ServerProcess, canPin, installExitHooks, pinSelf } = require('../lib/harness');
+const { lifelineVariants, toolArgs } = require('../lib/tool-args');
 const WebSocket = require('ws');
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter((a) => a.startsWith('--'))
-    .map((a) => a.slice(2).split('=')),
-);
-const entries = process.argv.slice(2).filter((a) => !a.startsWith('--') && a.includes('='));
+const { args, entries } = toolArgs();
 const rounds = Number(args.rounds ?? 3);
 const measuredBytes = Number(args.mb ?? 200) * 1024 * 1024;
 const sizes = (args.sizes ?? '1024,16384,102400,921600').split(',').map(Number);
-const base = SERVERS.find((s) => s.id === 'lifeline');
 const hb = { intervalMs: 25_000, timeoutMs: 10_000 };
-
-const variants = (entries.length ? entries : [`lifeline=${path.join(ROOT, 'dist', 'main.js')}`]).map((pair) => {
-  const name = pair.slice(0, pair.indexOf('='));
-  const [entry, ...env] = pair.slice(name.length + 1).split(',');
-  const extra = Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const limits = { RATE_LIMIT_PER_SEC: '1000000', RATE_LIMIT_BURST: '1000000', MAX_PAYLOAD_BYTES: String(2 * 1024 * 1024) };
-  return { ...base, id: name, label: name, entry: path.resolve(entry), env: (h) => ({ ...base.env(h), ...limits, ...extra }) };
-});
+// Lifted so that one client may send as fast as the server reads.
+const limits = { RATE_LIMIT_PER_SEC: '1000000', RATE_LIMIT_BURST: '1000000', MAX_PAYLOAD_BYTES: String(2 * 1024 * 1024) };
+const variants = lifelineVariants(entries, limits);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
