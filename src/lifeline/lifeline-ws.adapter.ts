@@ -21,7 +21,7 @@ import { FrameSlices } from './limits/frame-slices';
 import { takeToken } from './limits/rate-limit';
 import { endTurn, type FrameQueueLimits, inTurn, takeTurn } from './permissions/frame-order';
 import { errorFrame, parseFrame, ProtocolError } from './protocol';
-import { adoptSharedReadBuffer } from './node-seam/shared-read-buffer';
+import { adoptSharedReadBuffer, NODE_SEAM_PIN, sharedReadBufferAvailable } from './node-seam/shared-read-buffer';
 import { setAdmission } from './upgrade/admission';
 import { closeWithRefusal, wantsCloseRefusal } from './upgrade/refusal-close';
 import { requestPathname } from './upgrade/request-path';
@@ -45,7 +45,9 @@ type PathServer = WebSocketServer & { path: string };
  *   pipeline per client; through the Nest seam, a client keeps one pointer
  *   to its gateway's handlers instead of a bound copy of each, and one
  *   shared 'close' listener instead of Nest's closure (MessageHandlers),
- *   which keeps the per-connection footprint small.
+ *   which keeps the per-connection footprint small;
+ * - an upgraded socket reads into one buffer shared by all (the Node seam),
+ *   so a pong leaves no 64 KB allocation behind for V8 to sweep.
  */
 export class LifelineWsAdapter extends WsAdapter {
   private readonly options: ResolvedLifelineOptions;
@@ -111,6 +113,11 @@ export class LifelineWsAdapter extends WsAdapter {
     } else {
       this.logger.warn(
         'Nest seam not in place (Nest outside the pinned minor): message handlers are bound per client, as Nest does',
+      );
+    }
+    if (this.options.sharedReadBuffer && !sharedReadBufferAvailable()) {
+      this.logger.warn(
+        `Node seam not in place (Node ${process.versions.node}, pinned to ${NODE_SEAM_PIN}): sockets keep Node's own reads, a 64 KB allocation each`,
       );
     }
   }
